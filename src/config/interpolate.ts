@@ -1,0 +1,46 @@
+// Resolves ${env:NAME} and ${file:PATH} references in every string of a parsed config.
+import { ConfigError } from '../errors.js'
+import { trimNewline } from './secret.js'
+
+export interface InterpolateDeps {
+  env: Record<string, string | undefined>
+  readFile: (path: string) => string
+}
+
+const REF = /\$\{(env|file):([^}]+)\}/g
+const WHOLE_FILE_REF = /^\$\{file:([^}]+)\}$/
+
+/**
+ * Returns a copy of `value` with references replaced. A missing variable or unreadable file is a
+ * ConfigError naming the field and the reference, never a value.
+ */
+export function interpolate (value: unknown, deps: InterpolateDeps, path = ''): unknown {
+  if (typeof value === 'string') return resolveString(value, deps, path)
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, deps, `${path}[${i}]`))
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, deps, path === '' ? k : `${path}.${k}`)
+    return out
+  }
+  return value
+}
+
+function resolveString (raw: string, deps: InterpolateDeps, path: string): string {
+  return raw.replace(REF, (_m, kind: string, ref: string) => {
+    if (kind === 'env') {
+      const v = deps.env[ref]
+      if (v === undefined) throw new ConfigError(`${path}: environment variable ${ref} is not set`)
+      return v
+    }
+    try {
+      return trimNewline(deps.readFile(ref))
+    } catch (err) {
+      throw new ConfigError(`${path}: cannot read file ${ref} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    }
+  })
+}
+
+/** The file a value is wholly read from (`${file:PATH}` and nothing else), if so. */
+export function wholeFileRef (raw: unknown): string | undefined {
+  return typeof raw === 'string' ? WHOLE_FILE_REF.exec(raw)?.[1] : undefined
+}

@@ -1,0 +1,84 @@
+// The config file's JSON Schema (TypeBox): field types, defaults and limits in one place.
+import { Type, type Static } from '@sinclair/typebox'
+
+const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' })
+const Port = Type.Integer({ minimum: 0, maximum: 65535 })
+const Sha256Hex = Type.String({ pattern: '^[0-9a-fA-F]{64}$' })
+const Action = Type.Union([Type.Literal('query_inference_endpoint'), Type.Literal('manage_inference_endpoint')])
+
+export const ServerSchema = Type.Object({
+  host: Type.String({ default: '0.0.0.0' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  /** Largest request body accepted, in bytes (Databricks' own limit is 16 MB). */
+  bodyLimitBytes: Type.Integer({ minimum: 1, default: 16 * 1024 * 1024 }),
+  /** How long a SIGTERM waits for in-flight requests before exiting. */
+  shutdownGraceMs: Type.Integer({ minimum: 0, default: 30_000 })
+}, { additionalProperties: false, default: {} })
+
+export const AdminSchema = Type.Object({
+  host: Type.String({ default: '0.0.0.0' }),
+  port: { ...Port, default: 9464 }
+}, { additionalProperties: false, default: {} })
+
+export const LogSchema = Type.Object({
+  level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' })
+}, { additionalProperties: false, default: {} })
+
+export const TokensSchema = Type.Object({
+  /** Timeout of one call to a token endpoint. */
+  fetchTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** Most token cache entries held (one per workspace, endpoint id and action). */
+  cacheSize: Type.Integer({ minimum: 1, default: 10_000 }),
+  /** Upper bound of the random jitter subtracted from the refresh-ahead point, so replicas spread out. */
+  refreshJitterMs: Type.Integer({ minimum: 0, default: 30_000 })
+}, { additionalProperties: false, default: {} })
+
+export const WorkspaceSchema = Type.Object({
+  name: Name,
+  /** Workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net */
+  host: Type.String({ pattern: '^https?://' }),
+  /** Token endpoint; defaults to {host}/oidc/v1/token. */
+  tokenUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  clientId: Type.String({ minLength: 1 }),
+  clientSecret: Type.String({ minLength: 1 })
+}, { additionalProperties: false })
+
+export const EndpointSchema = Type.Object({
+  /** The name callers use in /serving-endpoints/{name}/invocations. */
+  name: Name,
+  workspace: Name,
+  /** Route-optimized invocation URL (used verbatim) or just its origin. */
+  url: Type.String({ pattern: '^https?://' }),
+  /** Endpoint id for token scoping; defaults to the first label of url's host. */
+  endpointId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' })),
+  /** The endpoint's name in the workspace; defaults to name. */
+  remoteName: Type.Optional(Name),
+  action: Type.Optional(Action),
+  /** Upstream time to response headers (Databricks allows 297 s of model execution). */
+  timeoutMs: Type.Integer({ minimum: 1, default: 300_000 }),
+  connectTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+  /** Longest silence between two body chunks of a live response (no total cap on streams). */
+  idleTimeoutMs: Type.Integer({ minimum: 1, default: 300_000 }),
+  /** Most pooled connections to this endpoint's origin. */
+  connections: Type.Integer({ minimum: 1, default: 128 })
+}, { additionalProperties: false })
+
+export const CallerSchema = Type.Object({
+  name: Name,
+  /** sha256 (hex) of the caller's key; a list lets two keys be valid during a rotation. */
+  keySha256: Type.Union([Sha256Hex, Type.Array(Sha256Hex, { minItems: 1 })]),
+  /** Endpoint names this caller may use, or ["*"]. */
+  endpoints: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })
+}, { additionalProperties: false })
+
+export const ConfigSchema = Type.Object({
+  server: ServerSchema,
+  admin: AdminSchema,
+  log: LogSchema,
+  tokens: TokensSchema,
+  workspaces: Type.Array(WorkspaceSchema, { minItems: 1 }),
+  endpoints: Type.Array(EndpointSchema, { minItems: 1 }),
+  callers: Type.Array(CallerSchema, { minItems: 1 })
+}, { additionalProperties: false })
+
+export type RawConfig = Static<typeof ConfigSchema>

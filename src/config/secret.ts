@@ -1,0 +1,47 @@
+// A secret value that cannot leak by accident: it prints, logs and serialises as a mask.
+import { readFileSync } from 'node:fs'
+import { inspect } from 'node:util'
+
+export const MASK = '********'
+
+type ReadFile = (path: string) => string
+
+/**
+ * Holds a credential. `reveal()` is the only way to read it. A secret that came from a whole
+ * `${file:PATH}` reference is re-read on every `reveal()`, so a rotated file is picked up at the
+ * next token fetch without a restart; if the file is briefly unreadable the last value is kept.
+ */
+export class Secret {
+  #value: string
+  readonly #file: string | undefined
+  readonly #readFile: ReadFile
+
+  constructor (value: string, opts: { file?: string, readFile?: ReadFile } = {}) {
+    this.#value = value
+    this.#file = opts.file
+    this.#readFile = opts.readFile ?? ((p) => readFileSync(p, 'utf8'))
+  }
+
+  /** Where the value is re-read from, if anywhere (a path is not a secret). */
+  get file (): string | undefined { return this.#file }
+
+  reveal (): string {
+    if (this.#file !== undefined) {
+      try {
+        const fresh = trimNewline(this.#readFile(this.#file))
+        if (fresh.length > 0) this.#value = fresh
+      } catch {
+        // Keep the last good value: a rotation in progress must not break token fetches.
+      }
+    }
+    return this.#value
+  }
+
+  toString (): string { return MASK }
+  toJSON (): string { return MASK }
+  [inspect.custom] (): string { return MASK }
+}
+
+export function trimNewline (s: string): string {
+  return s.replace(/\r?\n$/, '')
+}

@@ -1,0 +1,16 @@
+// Public entry of the Databricks emulator.
+export { buildEmulator } from './emulator.js'
+export { startEmulator } from './start.js'
+export type {
+  Emulator,
+  EmulatorAction,
+  EmulatorEndpoint,
+  EmulatorEndpointInfo,
+  EmulatorOptions,
+  EmulatorPrincipal,
+  RevokeFilter,
+  RunningEmulator,
+  StartEmulatorOptions
+} from './types.js'
+export type { ColdStartFault, DataPlaneFault, FaultController, FaultSpec, TokenFault } from './faults.js'
+export type { EmulatorStats, InvocationSnapshot } from './stats.js'

@@ -1,0 +1,88 @@
+// Validates emulator options eagerly and fills in every default.
+import type { EmulatorEndpoint, EmulatorEndpointInfo, EmulatorOptions, EmulatorPrincipal } from './types.js'
+import { EMULATOR_ACTIONS } from './types.js'
+import { randomClientCredentials, randomHex, randomWorkspaceId } from './random.js'
+
+export interface ResolvedOptions {
+  workspaceId: string
+  principals: EmulatorPrincipal[]
+  endpoints: Record<string, EmulatorEndpointInfo>
+  tokenTtlSeconds: number
+  dataPlaneTokenTtlSeconds: number
+  now: () => number
+  logger: boolean | object
+  streamIntervalMs: number
+}
+
+const DEFAULT_ENDPOINTS: EmulatorEndpoint[] = [{ name: 'fraud-model' }, { name: 'feed-ads' }]
+// Databricks endpoint names: 1–63 chars; we also keep them URL-path safe.
+const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/
+const ENDPOINT_ID = /^[A-Za-z0-9]{1,64}$/
+
+export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
+  const workspaceId = opts.workspaceId ?? randomWorkspaceId()
+  if (!/^\d+$/.test(workspaceId)) throw new TypeError('workspaceId must be a string of digits')
+
+  const endpoints: Record<string, EmulatorEndpointInfo> = {}
+  const ids = new Set<string>()
+  for (const ep of opts.endpoints ?? DEFAULT_ENDPOINTS) {
+    if (typeof ep?.name !== 'string' || !ENDPOINT_NAME.test(ep.name)) {
+      throw new TypeError(`endpoint name ${JSON.stringify(ep?.name)} must be 1-63 letters, digits, '-' or '_'`)
+    }
+    if (Object.hasOwn(endpoints, ep.name)) throw new TypeError(`duplicate endpoint name ${ep.name}`)
+    const id = ep.id ?? randomHex(16)
+    if (!ENDPOINT_ID.test(id)) throw new TypeError(`endpoint id ${JSON.stringify(id)} must be alphanumeric`)
+    if (ids.has(id)) throw new TypeError(`duplicate endpoint id ${id}`)
+    ids.add(id)
+    endpoints[ep.name] = {
+      name: ep.name,
+      id,
+      routeOptimized: ep.routeOptimized ?? true,
+      ready: ep.ready ?? true,
+      workspaceUrlAllowed: ep.workspaceUrlAllowed ?? false,
+      servedModelName: ep.servedModelName ?? `${ep.name}-1`
+    }
+  }
+
+  const principals = (opts.principals ?? [{
+    ...randomClientCredentials(),
+    permissions: [{ endpoint: '*', actions: [...EMULATOR_ACTIONS] }]
+  }]).map(validatePrincipal)
+  const clientIds = new Set(principals.map(p => p.clientId))
+  if (clientIds.size !== principals.length) throw new TypeError('duplicate principal clientId')
+
+  const tokenTtlSeconds = positiveInteger('tokenTtlSeconds', opts.tokenTtlSeconds ?? 3600)
+  const dataPlaneTokenTtlSeconds = positiveInteger('dataPlaneTokenTtlSeconds', opts.dataPlaneTokenTtlSeconds ?? tokenTtlSeconds)
+  const streamIntervalMs = opts.streamIntervalMs ?? 10
+  if (!Number.isFinite(streamIntervalMs) || streamIntervalMs < 0) throw new TypeError('streamIntervalMs must be a non-negative number')
+  if (opts.now !== undefined && typeof opts.now !== 'function') throw new TypeError('now must be a function')
+
+  return {
+    workspaceId,
+    principals,
+    endpoints,
+    tokenTtlSeconds,
+    dataPlaneTokenTtlSeconds,
+    now: opts.now ?? Date.now,
+    logger: opts.logger ?? false,
+    streamIntervalMs
+  }
+}
+
+function validatePrincipal (p: EmulatorPrincipal): EmulatorPrincipal {
+  if (typeof p?.clientId !== 'string' || p.clientId === '') throw new TypeError('principal clientId must be a non-empty string')
+  if (typeof p.clientSecret !== 'string' || p.clientSecret === '') throw new TypeError(`principal ${p.clientId}: clientSecret must be a non-empty string`)
+  if (!Array.isArray(p.permissions)) throw new TypeError(`principal ${p.clientId}: permissions must be an array`)
+  for (const perm of p.permissions) {
+    if (typeof perm?.endpoint !== 'string' || !Array.isArray(perm.actions) ||
+        !perm.actions.every(a => (EMULATOR_ACTIONS as readonly string[]).includes(a))) {
+      throw new TypeError(`principal ${p.clientId}: each permission needs an endpoint and actions from ${EMULATOR_ACTIONS.join(', ')}`)
+    }
+  }
+  return { clientId: p.clientId, clientSecret: p.clientSecret, permissions: p.permissions.map(x => ({ endpoint: x.endpoint, actions: [...x.actions] })) }
+}
+
+function positiveInteger (name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer (seconds)`)
+  return value
+}

@@ -1,0 +1,98 @@
+// Public option and result types of the Databricks emulator.
+import type { FastifyInstance } from 'fastify'
+import type { FaultController } from './faults.js'
+import type { EmulatorStats } from './stats.js'
+
+/** An action a principal may hold on a serving endpoint (DATABRICKS.md §2.2). */
+export type EmulatorAction = 'query_inference_endpoint' | 'manage_inference_endpoint'
+
+/** The actions, for validation and iteration. */
+export const EMULATOR_ACTIONS = ['query_inference_endpoint', 'manage_inference_endpoint'] as const
+
+/** An OAuth service principal the token endpoint knows. */
+export interface EmulatorPrincipal {
+  clientId: string
+  clientSecret: string
+  /** Grants per endpoint name, or `'*'` for every endpoint. `manage` implies `query`. */
+  permissions: Array<{ endpoint: string, actions: EmulatorAction[] }>
+}
+
+/** A serving endpoint as configured. */
+export interface EmulatorEndpoint {
+  name: string
+  /** Default: 32 random lowercase hex digits, like real endpoint ids. */
+  id?: string
+  /** Default true. */
+  routeOptimized?: boolean
+  /** Default true; false reports `NOT_READY` and the data plane answers 503. */
+  ready?: boolean
+  /** Whether a route-optimized endpoint still answers on the workspace URL (pre-2025-09-22 endpoints). Default false. */
+  workspaceUrlAllowed?: boolean
+  /** Default `${name}-1`; sent back in the `served-model-name` header. */
+  servedModelName?: string
+}
+
+/** A served endpoint with every default filled in. Mutable on purpose: tests may flip `ready` mid-run. */
+export interface EmulatorEndpointInfo {
+  name: string
+  id: string
+  routeOptimized: boolean
+  ready: boolean
+  workspaceUrlAllowed: boolean
+  servedModelName: string
+}
+
+export interface EmulatorOptions {
+  /** Default: 16 random digits. */
+  workspaceId?: string
+  /** Default: one principal allowed every action on every endpoint, with a generated id and secret. */
+  principals?: EmulatorPrincipal[]
+  /** Default: `[{ name: 'fraud-model' }, { name: 'feed-ads' }]`. */
+  endpoints?: EmulatorEndpoint[]
+  /** `expires_in` of minted tokens, whole seconds. Default 3600. */
+  tokenTtlSeconds?: number
+  /** `expires_in` of jwt-bearer exchanged tokens, whole seconds. Default: `tokenTtlSeconds`. */
+  dataPlaneTokenTtlSeconds?: number
+  /** Millisecond clock for token issue and expiry. Default `Date.now`. */
+  now?: () => number
+  /** Fastify `logger` option; a pino-like instance is passed as `loggerInstance`. Default false. */
+  logger?: boolean | object
+  /** Delay between SSE chunks. Default 10 ms. */
+  streamIntervalMs?: number
+}
+
+export interface StartEmulatorOptions extends EmulatorOptions {
+  /** Default `127.0.0.1`. */
+  host?: string
+  /** Default 0 (any free port). */
+  port?: number
+}
+
+export interface RevokeFilter {
+  /** Endpoint name: revoke only tokens scoped to it. Default: every token. */
+  endpoint?: string
+}
+
+export interface Emulator {
+  app: FastifyInstance
+  workspaceId: string
+  endpoints: Record<string, EmulatorEndpointInfo>
+  principals: EmulatorPrincipal[]
+  faults: FaultController
+  /** A fresh snapshot of the counters. */
+  stats: () => EmulatorStats
+  /** Successful mints covering `endpointName` with `action`. */
+  mintsFor: (endpointName: string, action?: EmulatorAction) => number
+  /** Marks matching live tokens revoked; returns how many. */
+  revoke: (filter?: RevokeFilter) => number
+  /** Clears stats and faults (tokens stay valid). */
+  reset: () => void
+}
+
+export interface RunningEmulator extends Emulator {
+  /** e.g. `http://127.0.0.1:41234`, no trailing slash. */
+  url: string
+  /** The route-optimized invocation URL of `name`. */
+  endpointUrl: (name: string) => string
+  close: () => Promise<void>
+}

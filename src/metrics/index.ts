@@ -1,0 +1,105 @@
+// Every contract metric (DESIGN.md "Metrics") on a registry of its own; no global registry.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { PoolStats } from '../proxy/pools.js'
+
+/** Label value for requests that name no configured endpoint (keeps label sets bounded). */
+export const UNKNOWN_ENDPOINT = 'unknown'
+
+export interface MetricsOptions {
+  /** Configured endpoint and workspace names, so their series exist from the start. */
+  endpoints: readonly string[]
+  workspaces: readonly string[]
+  /** Pool stats per endpoint, read at scrape time rather than on the request path. */
+  poolStats?: (endpoint: string) => PoolStats | undefined
+  /** Export Node's default process metrics (off in unit tests that build many registries). */
+  defaultMetrics?: boolean
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
+
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
+const TOKEN_FETCH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const POOL_STATES = ['connected', 'free', 'pending', 'running'] as const
+
+export function createMetrics (opts: MetricsOptions) {
+  const registry = new Registry()
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+
+  const requests = new Counter({
+    name: 'routegate_requests_total', help: 'Requests answered, by endpoint and HTTP status', labelNames: ['endpoint', 'code'] as const, registers
+  })
+  const requestDuration = new Histogram({
+    name: 'routegate_request_duration_seconds', help: 'Request received to response finished', labelNames: ['endpoint'] as const, buckets: DURATION_BUCKETS, registers
+  })
+  const upstreamDuration = new Histogram({
+    name: 'routegate_upstream_duration_seconds', help: 'Dispatch to upstream response headers', labelNames: ['endpoint'] as const, buckets: DURATION_BUCKETS, registers
+  })
+  const overhead = new Histogram({
+    name: 'routegate_overhead_seconds', help: 'Time the gateway added before response headers (total to headers minus upstream)', labelNames: ['endpoint'] as const, buckets: OVERHEAD_BUCKETS, registers
+  })
+  const inflight = new Gauge({
+    name: 'routegate_inflight_requests', help: 'Requests in progress', labelNames: ['endpoint'] as const, registers
+  })
+  const tokenFetches = new Counter({
+    name: 'routegate_token_fetches_total', help: 'Token endpoint calls, by workspace and result', labelNames: ['workspace', 'result'] as const, registers
+  })
+  const tokenFetchDuration = new Histogram({
+    name: 'routegate_token_fetch_duration_seconds', help: 'Token endpoint latency', labelNames: ['workspace'] as const, buckets: TOKEN_FETCH_BUCKETS, registers
+  })
+  const tokenCache = new Counter({
+    name: 'routegate_token_cache_total', help: 'Token broker look-ups: hit, miss or refresh (stale token served while refreshing)', labelNames: ['result'] as const, registers
+  })
+  const tokenExpiry = new Gauge({
+    name: 'routegate_token_expiry_timestamp_seconds', help: 'Expiry (unix seconds) of the token held for the endpoint; absent when none is held', labelNames: ['endpoint'] as const, registers
+  })
+  const poolStats = opts.poolStats
+  const poolConnections = new Gauge({
+    name: 'routegate_upstream_pool_connections',
+    help: 'undici pool of the endpoint\'s origin: connected/free/pending/running',
+    labelNames: ['endpoint', 'state'] as const,
+    registers,
+    collect () {
+      if (poolStats === undefined) return
+      for (const endpoint of opts.endpoints) {
+        const s = poolStats(endpoint)
+        for (const state of POOL_STATES) this.set({ endpoint, state }, s?.[state] ?? 0)
+      }
+    }
+  })
+
+  for (const endpoint of opts.endpoints) inflight.set({ endpoint }, 0)
+  for (const workspace of opts.workspaces) {
+    for (const result of ['success', 'failure'] as const) tokenFetches.inc({ workspace, result }, 0)
+  }
+  for (const result of ['hit', 'miss', 'refresh'] as const) tokenCache.inc({ result }, 0)
+
+  return {
+    registry,
+    requests,
+    requestDuration,
+    upstreamDuration,
+    overhead,
+    inflight,
+    tokenFetches,
+    tokenFetchDuration,
+    tokenCache,
+    tokenExpiry,
+    poolConnections,
+    /** Broker hooks that keep the token metrics current. */
+    brokerEvents: {
+      fetched (workspace: string, result: 'success' | 'failure', seconds: number) {
+        tokenFetches.inc({ workspace, result })
+        tokenFetchDuration.observe({ workspace }, seconds)
+      },
+      lookup (result: 'hit' | 'miss' | 'refresh') { tokenCache.inc({ result }) },
+      tokenChanged (endpoints: Iterable<string>, expiresAt: number | undefined) {
+        for (const endpoint of endpoints) {
+          if (expiresAt === undefined) tokenExpiry.remove({ endpoint })
+          else tokenExpiry.set({ endpoint }, expiresAt / 1000)
+        }
+      }
+    }
+  }
+}

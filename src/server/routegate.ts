@@ -1,0 +1,103 @@
+// Wires one routegate instance from a Config: broker, registry, pools, metrics and both apps.
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { Agent } from 'undici'
+import { createCallerAuth } from '../callers/keys.js'
+import type { Config } from '../config/load.js'
+import { createRegistry, type Registry } from '../endpoints/registry.js'
+import { createMetrics, type Metrics } from '../metrics/index.js'
+import { Pools } from '../proxy/pools.js'
+import { TokenBroker } from '../tokens/broker.js'
+import type { BackoffPolicy } from '../tokens/policy.js'
+import { buildAdmin } from './admin.js'
+import { buildGateway } from './gateway.js'
+
+export interface RoutegateOptions {
+  config: Config
+  logger: Logger
+  now?: () => number
+  random?: () => number
+  backoff?: BackoffPolicy
+  /** Node's default process metrics; on in production, off in tests that build many instances. */
+  defaultMetrics?: boolean
+  readyTimeoutMs?: number
+}
+
+export interface Routegate {
+  gateway: FastifyInstance
+  admin: FastifyInstance
+  broker: TokenBroker
+  registry: Registry
+  metrics: Metrics
+  pools: Pools
+  /** Fetches every endpoint's token in the background, so the first requests need not wait. */
+  warm: () => void
+  /** Listens on the configured (or given) addresses; returns the base URLs. */
+  listen: (addr?: { gateway?: { host: string, port: number }, admin?: { host: string, port: number } }) => Promise<{ gatewayUrl: string, adminUrl: string }>
+  /** Stops accepting, lets in-flight requests finish, then releases sockets and timers. */
+  close: () => Promise<void>
+}
+
+export function createRoutegate (opts: RoutegateOptions): Routegate {
+  const { config, logger } = opts
+  const now = opts.now ?? Date.now
+  const tokenDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })
+  const pools = new Pools()
+  const registry = createRegistry(config, { tokenDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
+  const metrics = createMetrics({
+    endpoints: registry.list().map(r => r.name),
+    workspaces: config.workspaces.map(w => w.name),
+    poolStats: (name) => {
+      const route = registry.get(name)
+      return route === undefined ? undefined : pools.stats(route.origin)
+    },
+    defaultMetrics: opts.defaultMetrics ?? true
+  })
+  const broker = new TokenBroker({
+    logger: logger.child({ component: 'tokens' }),
+    now,
+    random: opts.random,
+    fetchTimeoutMs: config.tokens.fetchTimeoutMs,
+    cacheSize: config.tokens.cacheSize,
+    refreshJitterMs: config.tokens.refreshJitterMs,
+    backoff: opts.backoff,
+    events: metrics.brokerEvents
+  })
+  const gateway = buildGateway({
+    logger, registry, broker, pools, metrics, callers: createCallerAuth(config.callers), bodyLimitBytes: config.server.bodyLimitBytes
+  })
+  const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs })
+
+  return {
+    gateway,
+    admin,
+    broker,
+    registry,
+    metrics,
+    pools,
+    warm () {
+      for (const route of registry.list()) broker.get(route.token).catch(() => {})
+    },
+    async listen (addr = {}) {
+      const g = addr.gateway ?? config.server
+      const a = addr.admin ?? config.admin
+      await gateway.listen({ host: g.host, port: g.port })
+      await admin.listen({ host: a.host, port: a.port })
+      return { gatewayUrl: baseUrl(gateway, g.host), adminUrl: baseUrl(admin, a.host) }
+    },
+    async close () {
+      await gateway.close()
+      await admin.close()
+      broker.close()
+      await pools.close()
+      await tokenDispatcher.close()
+    }
+  }
+}
+
+function baseUrl (app: FastifyInstance, host: string): string {
+  const addr = app.server.address()
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  return `http://${shown}:${port}`
+}

@@ -1,0 +1,53 @@
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+
+const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))
+
+function run (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
+  return new Promise(resolve => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 15_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr })
+    })
+  })
+}
+
+t.test('hash-key makes a key and prints its sha256, or hashes a given one', async t => {
+  const made = await run(['hash-key'])
+  t.equal(made.code, 0)
+  const key = /key: +(\S+)/.exec(made.stdout)?.[1] ?? ''
+  const hash = /keySha256: ([0-9a-f]{64})/.exec(made.stdout)?.[1]
+  t.match(key, /^rgk_/)
+  t.equal(hash, createHash('sha256').update(key).digest('hex'))
+  const given = await run(['hash-key', 'abc'])
+  t.equal(given.stdout.trim(), `keySha256: ${createHash('sha256').update('abc').digest('hex')}`)
+})
+
+t.test('check-config prints the resolved config with secrets masked, and names bad fields', async t => {
+  const dir = t.testdir({
+    'secret.txt': 'the-client-secret\n',
+    'good.yaml': `workspaces:\n  - name: prod\n    host: https://adb-1.azuredatabricks.net\n    clientId: \${env:CID}\n    clientSecret: \${file:SECRET_PATH}\nendpoints:\n  - name: fraud\n    workspace: prod\n    url: https://abc.serving.cloud.databricks.com\ncallers:\n  - name: c\n    keySha256: ${'b'.repeat(64)}\n    endpoints: ["*"]\n`,
+    'bad.yaml': 'workspaces: []\nendpoints: []\ncallers: []\nextra: 1\n'
+  })
+  const good = `${dir}/good.yaml`
+  const { writeFileSync, readFileSync } = await import('node:fs')
+  writeFileSync(good, readFileSync(good, 'utf8').replace('SECRET_PATH', `${dir}/secret.txt`))
+  const ok = await run(['check-config', '--config', good], { CID: 'client-123' })
+  t.equal(ok.code, 0, ok.stderr)
+  const printed = JSON.parse(ok.stdout)
+  t.equal(printed.workspaces[0].clientId, 'client-123')
+  t.equal(printed.workspaces[0].clientSecret, '********')
+  t.notMatch(ok.stdout + ok.stderr, 'the-client-secret')
+  t.equal(printed.endpoints[0].url, 'https://abc.serving.cloud.databricks.com/serving-endpoints/fraud/invocations')
+
+  const bad = await run(['check-config', '--config', `${dir}/bad.yaml`])
+  t.equal(bad.code, 1)
+  t.match(bad.stderr, /unknown field 'extra'/)
+  const missingEnv = await run(['check-config', '--config', good])
+  t.equal(missingEnv.code, 1)
+  t.match(missingEnv.stderr, /workspaces\[0\]\.clientId: environment variable CID is not set/)
+  const usage = await run(['frobnicate'])
+  t.equal(usage.code, 64)
+  t.match(usage.stderr, /unknown command 'frobnicate'/)
+})

@@ -1,0 +1,53 @@
+import t from 'tap'
+import { request } from 'undici'
+import { startStack } from '../helpers/stack.js'
+
+t.test('healthz, readyz and metrics on the admin listener', async t => {
+  const s = await startStack(t)
+  const health = await request(`${s.adminUrl}/healthz`)
+  t.equal(health.statusCode, 200)
+  t.same(await health.body.json(), { status: 'ok' })
+
+  const ready = await request(`${s.adminUrl}/readyz`)
+  t.equal(ready.statusCode, 200, 'can get a token for every endpoint')
+  const body = await ready.body.json() as any
+  t.equal(body.status, 'ready')
+  t.equal(body.endpoints['fraud-model'].token, 'valid')
+  t.ok(Date.parse(body.endpoints['fraud-model'].expiresAt) > Date.now())
+
+  await s.invoke('fraud-model', { inputs: [1] })
+  const metrics = await request(`${s.adminUrl}/metrics`)
+  t.match(metrics.headers['content-type'], /text\/plain/)
+  const text = await metrics.body.text()
+  for (const name of ['routegate_requests_total', 'routegate_request_duration_seconds_bucket', 'routegate_upstream_duration_seconds_bucket',
+    'routegate_overhead_seconds_bucket', 'routegate_token_fetches_total', 'routegate_token_fetch_duration_seconds_bucket', 'routegate_token_cache_total',
+    'routegate_token_expiry_timestamp_seconds', 'routegate_inflight_requests', 'routegate_upstream_pool_connections']) {
+    t.match(text, new RegExp(`^${name}\\{`, 'm'), name)
+  }
+  t.match(text, /routegate_requests_total\{endpoint="fraud-model",code="200"\} 1/)
+  t.match(text, /routegate_token_fetches_total\{workspace="emu",result="success"\} 2/)
+  t.match(text, /routegate_overhead_seconds_bucket\{le="0.0001",endpoint="fraud-model"\}/, 'overhead buckets start at 100 µs')
+  t.match(text, /routegate_upstream_duration_seconds_bucket\{le="300",endpoint="fraud-model"\}/, 'upstream buckets reach 300 s')
+  t.match(text, /routegate_upstream_pool_connections\{endpoint="fraud-model",state="connected"\} 1/)
+})
+
+t.test('raw paths never become label values', async t => {
+  const s = await startStack(t)
+  await request(`${s.gatewayUrl}/serving-endpoints/made-up-${Math.random()}/invocations`, { method: 'POST', body: '{}' })
+  await request(`${s.gatewayUrl}/some/other/path`, { method: 'POST', body: '{}' })
+  const text = await (await request(`${s.adminUrl}/metrics`)).body.text()
+  t.match(text, /routegate_requests_total\{endpoint="unknown",code="401"\} 1/)
+  t.match(text, /routegate_requests_total\{endpoint="unknown",code="404"\} 1/)
+  t.notMatch(text, /made-up|other\/path/)
+})
+
+t.test('readyz is 503 with the reason when no token can be had', async t => {
+  const s = await startStack(t, { config: (doc) => { doc.workspaces[0]!.clientSecret = 'wrong' } })
+  const ready = await request(`${s.adminUrl}/readyz`)
+  t.equal(ready.statusCode, 503)
+  const body = await ready.body.json() as any
+  t.equal(body.status, 'not ready')
+  t.equal(body.endpoints['fraud-model'].token, 'none')
+  t.equal(body.endpoints['fraud-model'].lastError, 'invalid_client')
+  t.notMatch(JSON.stringify(body), 'wrong')
+})
