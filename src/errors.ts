@@ -14,6 +14,7 @@ export const RequestLimitExceeded = createError('REQUEST_LIMIT_EXCEEDED', '%s', 
 export const UpstreamUnavailable = createError('UPSTREAM_UNAVAILABLE', '%s', 502)
 export const TokenUnavailable = createError('TOKEN_UNAVAILABLE', '%s', 503)
 export const ServiceUnavailable = createError('SERVICE_UNAVAILABLE', '%s', 503)
+export const EndpointNotReady = createError('ENDPOINT_NOT_READY', '%s', 503)
 export const UpstreamTimeout = createError('UPSTREAM_TIMEOUT', '%s', 504)
 export const InternalError = createError('INTERNAL_ERROR', '%s', 500)
 
@@ -26,7 +27,7 @@ export const TokenEndpointError = createError('ROUTEGATE_ERR_TOKEN_ENDPOINT', '%
 export const WIRE_CODES: ReadonlySet<string> = new Set([
   'BAD_REQUEST', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'ENDPOINT_NOT_FOUND', 'METHOD_NOT_ALLOWED',
   'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'REQUEST_LIMIT_EXCEEDED', 'UPSTREAM_UNAVAILABLE',
-  'TOKEN_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'INTERNAL_ERROR'
+  'TOKEN_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'ENDPOINT_NOT_READY', 'UPSTREAM_TIMEOUT', 'INTERNAL_ERROR'
 ])
 
 /** An error carrying extra response headers (Retry-After on 429/503). */

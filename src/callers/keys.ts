@@ -2,17 +2,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { CallerConfig } from '../config/load.js'
+import { toCaller, type Caller } from './caller.js'
+import { authorize } from './authorize.js'
 
-export interface Caller {
-  name: string
-  /** Endpoint names this caller may use; '*' means all. */
-  endpoints: ReadonlySet<string>
-}
-
-export interface CallerAuth {
-  /** The caller whose key these headers carry, or undefined for none or an unknown key. */
-  authenticate: (headers: IncomingHttpHeaders) => Caller | undefined
-}
+export type { Caller } from './caller.js'
 
 export function sha256Hex (key: string): string {
   return createHash('sha256').update(key).digest('hex')
@@ -21,23 +14,32 @@ export function sha256Hex (key: string): string {
 /** The key from `Authorization: Bearer <key>` (OpenAI-style clients) or `X-Api-Key`. */
 export function presentedKey (headers: IncomingHttpHeaders): string | undefined {
   const auth = headers.authorization
-  if (typeof auth === 'string' && auth !== '') {
-    const m = /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(auth)
-    return m?.[1]
-  }
+  if (typeof auth === 'string' && auth !== '') return bearerValue(auth)
   const apiKey = headers['x-api-key']
   return typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined
 }
 
-export function createCallerAuth (callers: readonly CallerConfig[]): CallerAuth {
+/** The credential of an `Authorization: Bearer <value>` header (scheme case-insensitive, RFC 9110 §11.1). */
+export function bearerValue (authorization: string): string | undefined {
+  return /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(authorization)?.[1]
+}
+
+export interface KeyTable {
+  /** The caller holding this key, or undefined. */
+  lookup: (key: string) => Caller | undefined
+}
+
+/**
+ * Every configured digest, each pointing at its caller (several per caller during a rotation).
+ * `callersByName` lets the authenticator share one Caller object per name across methods.
+ */
+export function createKeyTable (callers: readonly CallerConfig[], callersByName?: ReadonlyMap<string, Caller>): KeyTable {
   const table = callers.flatMap(c => {
-    const caller: Caller = { name: c.name, endpoints: new Set(c.endpoints) }
+    const caller = callersByName?.get(c.name) ?? toCaller(c)
     return c.keySha256.map(hex => ({ digest: Buffer.from(hex, 'hex'), caller }))
   })
   return {
-    authenticate (headers) {
-      const key = presentedKey(headers)
-      if (key === undefined) return undefined
+    lookup (key) {
       const digest = createHash('sha256').update(key).digest()
       // Compare against every digest without stopping early, so timing says nothing of the key.
       let found: Caller | undefined
@@ -49,6 +51,23 @@ export function createCallerAuth (callers: readonly CallerConfig[]): CallerAuth 
   }
 }
 
+export interface CallerAuth {
+  /** The caller whose key these headers carry, or undefined for none or an unknown key. */
+  authenticate: (headers: IncomingHttpHeaders) => Caller | undefined
+}
+
+/** Key-only authentication, as the gateway used it before createAuthenticator (identity.ts). */
+export function createCallerAuth (callers: readonly CallerConfig[]): CallerAuth {
+  const table = createKeyTable(callers)
+  return {
+    authenticate (headers) {
+      const key = presentedKey(headers)
+      return key === undefined ? undefined : table.lookup(key)
+    }
+  }
+}
+
+/** Endpoint check only; authorize() (authorize.ts) checks the action too. */
 export function mayUse (caller: Caller, endpoint: string): boolean {
-  return caller.endpoints.has('*') || caller.endpoints.has(endpoint)
+  return authorize(caller, endpoint).ok
 }

@@ -9,33 +9,46 @@ import { Secret } from './secret.js'
 
 export type Action = 'query_inference_endpoint' | 'manage_inference_endpoint'
 
+export type Grant = 'client_credentials' | 'token_exchange'
+
 export interface WorkspaceConfig {
   name: string
   host: string
   tokenUrl: string
   clientId: string
   clientSecret: Secret
+  grant: Grant
 }
 
 export interface EndpointConfig {
   name: string
   workspace: string
-  /** Full invocation URL the gateway POSTs to. */
-  url: string
-  endpointId: string
+  /** Full invocation URL the gateway POSTs to; undefined: discovered from the workspace API. */
+  url: string | undefined
+  /** Id used to scope tokens; undefined when discovered. */
+  endpointId: string | undefined
   remoteName: string
   action: Action
   timeoutMs: number
   connectTimeoutMs: number
   idleTimeoutMs: number
   connections: number
+  bodyLimitBytes: number
+  breakerFailures: number
+  breakerOpenMs: number
 }
 
 export interface CallerConfig {
   name: string
-  /** Lower-case hex sha256 digests of the caller's valid keys. */
+  /** Lower-case hex sha256 digests of the caller's valid keys (may be empty). */
   keySha256: string[]
+  /** Values of auth.jwt.callerClaim naming this caller (its name included). */
+  jwtSubjects: string[]
+  /** Client-certificate subject CNs / SAN entries naming this caller. */
+  mtlsSubjects: string[]
   endpoints: string[]
+  actions: Action[]
+  limits: { requestsPerSecond?: number, burst?: number, maxConcurrent?: number } | undefined
 }
 
 export interface Config {
@@ -43,6 +56,7 @@ export interface Config {
   admin: RawConfig['admin']
   log: RawConfig['log']
   tokens: RawConfig['tokens']
+  auth: RawConfig['auth']
   workspaces: WorkspaceConfig[]
   endpoints: EndpointConfig[]
   callers: CallerConfig[]
@@ -105,7 +119,8 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       host: w.host.replace(/\/+$/, ''),
       tokenUrl: w.tokenUrl ?? `${w.host.replace(/\/+$/, '')}/oidc/v1/token`,
       clientId: w.clientId,
-      clientSecret: new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile })
+      clientSecret: new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile }),
+      grant: w.grant
     }
   })
   const wsNames = new Set(workspaces.map(w => w.name))
@@ -114,21 +129,31 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
     const field = `endpoints[${i}]`
     if (!wsNames.has(e.workspace)) throw new ConfigError(`${field}.workspace: no workspace named '${e.workspace}'`)
     const remoteName = e.remoteName ?? e.name
-    const url = parseUrl(e.url, `${field}.url`)
-    if (url.pathname === '/' || url.pathname === '') url.pathname = `/serving-endpoints/${remoteName}/invocations`
-    if (url.search !== '' || url.hash !== '') throw new ConfigError(`${field}.url: must not have a query or fragment`)
-    const endpointId = e.endpointId ?? idFromHost(url.hostname, field)
+    let url: string | undefined
+    let endpointId: string | undefined
+    if (e.url === undefined) {
+      if (e.endpointId !== undefined) throw new ConfigError(`${field}.endpointId: only with url (a discovered endpoint's id comes from the workspace)`)
+    } else {
+      const u = parseUrl(e.url, `${field}.url`)
+      if (u.pathname === '/' || u.pathname === '') u.pathname = `/serving-endpoints/${remoteName}/invocations`
+      if (u.search !== '' || u.hash !== '') throw new ConfigError(`${field}.url: must not have a query or fragment`)
+      url = u.toString()
+      endpointId = e.endpointId ?? idFromHost(u.hostname, field)
+    }
     return {
       name: e.name,
       workspace: e.workspace,
-      url: url.toString(),
+      url,
       endpointId,
       remoteName,
       action: e.action ?? 'query_inference_endpoint',
       timeoutMs: e.timeoutMs,
       connectTimeoutMs: e.connectTimeoutMs,
       idleTimeoutMs: e.idleTimeoutMs,
-      connections: e.connections
+      connections: e.connections,
+      bodyLimitBytes: e.bodyLimitBytes ?? raw.server.bodyLimitBytes,
+      breakerFailures: e.breakerFailures,
+      breakerOpenMs: e.breakerOpenMs
     }
   })
   const epNames = new Set(endpoints.map(e => e.name))
@@ -137,12 +162,31 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
     for (const [j, name] of c.endpoints.entries()) {
       if (name !== '*' && !epNames.has(name)) throw new ConfigError(`callers[${i}].endpoints[${j}]: no endpoint named '${name}'`)
     }
-    const keys = Array.isArray(c.keySha256) ? c.keySha256 : [c.keySha256]
-    return { name: c.name, keySha256: keys.map(k => k.toLowerCase()), endpoints: c.endpoints }
+    const keys = c.keySha256 === undefined ? [] : Array.isArray(c.keySha256) ? c.keySha256 : [c.keySha256]
+    const mtls = c.mtlsSubjects ?? []
+    if (keys.length === 0 && raw.auth.jwt === undefined && mtls.length === 0) {
+      throw new ConfigError(`callers[${i}]: needs keySha256, or auth.jwt, or mtlsSubjects to be identified`)
+    }
+    if (mtls.length > 0 && raw.server.tls?.clientCaFile === undefined) {
+      throw new ConfigError(`callers[${i}].mtlsSubjects: needs server.tls.clientCaFile`)
+    }
+    return {
+      name: c.name,
+      keySha256: keys.map(k => k.toLowerCase()),
+      jwtSubjects: [c.name, ...(c.jwtSubjects ?? [])],
+      mtlsSubjects: mtls,
+      endpoints: c.endpoints,
+      actions: c.actions,
+      limits: c.limits
+    }
   })
   unique(callers.flatMap(c => c.keySha256), 'callers[].keySha256')
+  const jwt = raw.auth.jwt
+  if (jwt !== undefined && (jwt.jwksUrl === undefined) === (jwt.jwksFile === undefined)) {
+    throw new ConfigError('auth.jwt: needs exactly one of jwksUrl or jwksFile')
+  }
 
-  return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, workspaces, endpoints, callers }
+  return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, auth: raw.auth, workspaces, endpoints, callers }
 }
 
 function parseUrl (s: string, field: string): URL {

@@ -12,7 +12,41 @@ export const ServerSchema = Type.Object({
   /** Largest request body accepted, in bytes (Databricks' own limit is 16 MB). */
   bodyLimitBytes: Type.Integer({ minimum: 1, default: 16 * 1024 * 1024 }),
   /** How long a SIGTERM waits for in-flight requests before exiting. */
-  shutdownGraceMs: Type.Integer({ minimum: 0, default: 30_000 })
+  shutdownGraceMs: Type.Integer({ minimum: 0, default: 30_000 }),
+  /** Bodies up to this size are kept in memory so a 401'd request can be replayed once with a fresh token. */
+  replayBufferBytes: Type.Integer({ minimum: 0, default: 1024 * 1024 }),
+  /** Slow-client limits: time to receive the request headers, and the whole request. */
+  headersTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+  requestTimeoutMs: Type.Integer({ minimum: 1, default: 120_000 }),
+  /** Largest request header block in bytes, and most header fields. */
+  maxHeaderBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 }),
+  maxHeaderCount: Type.Integer({ minimum: 8, default: 100 }),
+  /** Shed load (503 before any work) while event-loop delay exceeds this; 0 disables. */
+  maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 1000 }),
+  /** TLS on the gateway listener; with clientCaFile, client certificates identify callers (mTLS). */
+  tls: Type.Optional(Type.Object({
+    certFile: Type.String({ minLength: 1 }),
+    keyFile: Type.String({ minLength: 1 }),
+    clientCaFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** With clientCaFile: reject connections without a valid client certificate. */
+    requireClientCert: Type.Boolean({ default: false })
+  }, { additionalProperties: false }))
+}, { additionalProperties: false, default: {} })
+
+export const JwtAuthSchema = Type.Object({
+  /** Where the identity provider's signing keys are: a JWKS URL (cached, refreshed) or a file. */
+  jwksUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+  jwksFile: Type.Optional(Type.String({ minLength: 1 })),
+  issuer: Type.String({ minLength: 1 }),
+  audience: Type.String({ minLength: 1 }),
+  algorithms: Type.Array(Type.String({ pattern: '^(RS|PS|ES)(256|384|512)$|^EdDSA$' }), { minItems: 1, default: ['RS256', 'ES256'] }),
+  /** The claim naming the caller; matched against callers[].name and callers[].jwtSubjects. */
+  callerClaim: Type.String({ minLength: 1, default: 'sub' }),
+  clockToleranceSeconds: Type.Integer({ minimum: 0, default: 30 })
+}, { additionalProperties: false })
+
+export const AuthSchema = Type.Object({
+  jwt: Type.Optional(JwtAuthSchema)
 }, { additionalProperties: false, default: {} })
 
 export const AdminSchema = Type.Object({
@@ -40,15 +74,17 @@ export const WorkspaceSchema = Type.Object({
   /** Token endpoint; defaults to {host}/oidc/v1/token. */
   tokenUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   clientId: Type.String({ minLength: 1 }),
-  clientSecret: Type.String({ minLength: 1 })
+  clientSecret: Type.String({ minLength: 1 }),
+  /** client_credentials (documented M2M, default) or token_exchange (the SDKs' jwt-bearer exchange of a workspace token). */
+  grant: Type.Union([Type.Literal('client_credentials'), Type.Literal('token_exchange')], { default: 'client_credentials' })
 }, { additionalProperties: false })
 
 export const EndpointSchema = Type.Object({
   /** The name callers use in /serving-endpoints/{name}/invocations. */
   name: Name,
   workspace: Name,
-  /** Route-optimized invocation URL (used verbatim) or just its origin. */
-  url: Type.String({ pattern: '^https?://' }),
+  /** Route-optimized invocation URL (used verbatim) or just its origin; omit to discover it by remoteName. */
+  url: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** Endpoint id for token scoping; defaults to the first label of url's host. */
   endpointId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' })),
   /** The endpoint's name in the workspace; defaults to name. */
@@ -60,15 +96,35 @@ export const EndpointSchema = Type.Object({
   /** Longest silence between two body chunks of a live response (no total cap on streams). */
   idleTimeoutMs: Type.Integer({ minimum: 1, default: 300_000 }),
   /** Most pooled connections to this endpoint's origin. */
-  connections: Type.Integer({ minimum: 1, default: 128 })
+  connections: Type.Integer({ minimum: 1, default: 128 }),
+  /** Largest request body for this endpoint; defaults to server.bodyLimitBytes. */
+  bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Circuit breaker: after this many consecutive connect failures, fail fast for openMs, then probe. */
+  breakerFailures: Type.Integer({ minimum: 1, default: 5 }),
+  breakerOpenMs: Type.Integer({ minimum: 1, default: 10_000 })
+}, { additionalProperties: false })
+
+export const CallerLimitsSchema = Type.Object({
+  /** Token bucket: sustained requests per second and burst size. */
+  requestsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  burst: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Most requests in progress at once. */
+  maxConcurrent: Type.Optional(Type.Integer({ minimum: 1 }))
 }, { additionalProperties: false })
 
 export const CallerSchema = Type.Object({
   name: Name,
   /** sha256 (hex) of the caller's key; a list lets two keys be valid during a rotation. */
-  keySha256: Type.Union([Sha256Hex, Type.Array(Sha256Hex, { minItems: 1 })]),
+  keySha256: Type.Optional(Type.Union([Sha256Hex, Type.Array(Sha256Hex, { minItems: 1 })])),
+  /** Values of auth.jwt.callerClaim that identify this caller (its name always does). */
+  jwtSubjects: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+  /** Client-certificate subject CNs or SAN entries (DNS:…, URI:…) that identify this caller. */
+  mtlsSubjects: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
   /** Endpoint names this caller may use, or ["*"]. */
-  endpoints: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })
+  endpoints: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  /** Actions this caller may use; an endpoint's action must be among them. */
+  actions: Type.Array(Action, { minItems: 1, default: ['query_inference_endpoint'] }),
+  limits: Type.Optional(CallerLimitsSchema)
 }, { additionalProperties: false })
 
 export const ConfigSchema = Type.Object({
@@ -76,6 +132,7 @@ export const ConfigSchema = Type.Object({
   admin: AdminSchema,
   log: LogSchema,
   tokens: TokensSchema,
+  auth: AuthSchema,
   workspaces: Type.Array(WorkspaceSchema, { minItems: 1 }),
   endpoints: Type.Array(EndpointSchema, { minItems: 1 }),
   callers: Type.Array(CallerSchema, { minItems: 1 })

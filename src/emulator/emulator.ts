@@ -4,7 +4,7 @@ import type { FastifyServerOptions } from 'fastify'
 import type { EmulatorContext } from './context.js'
 import type { Emulator, EmulatorAction, EmulatorOptions, RevokeFilter } from './types.js'
 import { OBJECT_PATH_PREFIX } from './authorization-details.js'
-import { API_ERROR_CODES, apiErrorCodeFor, sendApiError } from './errors.js'
+import { API_ERROR_CODES, apiErrorCodeFor, sendApiError, statusOf } from './errors.js'
 import { FaultController } from './faults.js'
 import { Lifecycle } from './lifecycle.js'
 import { resolveOptions } from './options.js'
@@ -36,13 +36,15 @@ export function buildEmulator (opts?: EmulatorOptions): Emulator {
   const app = Fastify({
     ...loggerOption(options.logger),
     // Hung and streaming requests must not keep close() waiting.
-    forceCloseConnections: true
+    forceCloseConnections: true,
+    // Undecodable URLs get a Databricks body too, not fastify's default.
+    frameworkErrors: (err, _request, reply) => { sendApiError(reply, 400, API_ERROR_CODES.badRequest, err.message) }
   })
   app.addHook('preClose', async () => { ctx.lifecycle.close() })
   app.setNotFoundHandler((request, reply) =>
-    sendApiError(reply, 404, API_ERROR_CODES.endpointNotFound, `No API found for '${request.method} ${request.url.split('?', 1)[0] ?? ''}'`))
+    sendApiError(reply, 404, API_ERROR_CODES.endpointNotFound, `No API found for '${request.method} ${request.url.replace(/\?.*$/s, '')}'`))
   app.setErrorHandler((err: { statusCode?: number, message: string }, _request, reply) => {
-    const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500
+    const status = statusOf(err)
     return sendApiError(reply, status, apiErrorCodeFor(status), err.message)
   })
 

@@ -30,6 +30,11 @@ export function apiErrorCodeFor (status: number): string {
   return CODE_BY_STATUS[status] ?? (status >= 500 ? API_ERROR_CODES.internalError : API_ERROR_CODES.badRequest)
 }
 
+/** The status of an error reaching an error handler: fastify's own carry statusCode; anything else is a bug, so 500. */
+export function statusOf (err: { statusCode?: number }): number {
+  return err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500
+}
+
 export function sendApiError (reply: FastifyReply, status: number, errorCode: string, message: string): FastifyReply {
   return reply.code(status).type('application/json').send({ error_code: errorCode, message })
 }

@@ -2,9 +2,9 @@
 import { performance } from 'node:perf_hooks'
 
 export interface TokenFault {
-  /** Answer with this status (default derived from `error`, else 503). */
+  /** Answer with this status (default derived from `error`: 401 for invalid_client, 503 for temporarily_unavailable, else 400). */
   status?: number
-  /** OAuth `error` code, e.g. 'invalid_client', 'temporarily_unavailable' (default derived from `status`). */
+  /** OAuth `error` code, e.g. 'invalid_client', 'temporarily_unavailable' (default derived from `status`). Without both, only latency/down apply. */
   error?: string
   /** `Retry-After` header value: seconds or an HTTP-date. */
   retryAfter?: string

@@ -6,10 +6,6 @@ export class Lifecycle {
   #held = new Set<Socket>()
   #closed = false
 
-  get closed (): boolean {
-    return this.#closed
-  }
-
   /** Resolves true after `ms`, or false at once if the emulator closes first. */
   sleep (ms: number): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false)
@@ -25,10 +21,6 @@ export class Lifecycle {
 
   /** Keeps a socket open without answering until its client leaves or the emulator closes. */
   hold (socket: Socket): void {
-    if (this.#closed) {
-      socket.destroy()
-      return
-    }
     this.#held.add(socket)
     socket.once('close', () => this.#held.delete(socket))
   }

@@ -6,10 +6,13 @@ export const CUSTOM_MODEL_KEYS = ['dataframe_split', 'dataframe_records', 'insta
 
 export function predict (body: Record<string, unknown>): PredictionResult {
   const keys = CUSTOM_MODEL_KEYS.filter(k => Object.hasOwn(body, k))
-  if (keys.length !== 1) {
-    return { ok: false, message: `Invalid input. Expected exactly one of ${CUSTOM_MODEL_KEYS.join(', ')}, got ${keys.length === 0 ? 'none' : keys.join(', ')}.` }
+  const key = keys[0]
+  if (key === undefined || keys.length > 1) {
+    return {
+      ok: false,
+      message: `Invalid input: expected exactly one of ${CUSTOM_MODEL_KEYS.join(', ')} (or messages for chat), got ${keys.length}.`
+    }
   }
-  const key = keys[0] as typeof CUSTOM_MODEL_KEYS[number]
   const value = body[key]
   switch (key) {
     case 'dataframe_split': {

@@ -1,8 +1,10 @@
-// The endpoints callers may name, each resolved once at start-up into a ready-to-use Route.
+// The endpoints callers may name. Configured URLs become routes at start-up; endpoints without
+// one are discovered from the workspace API on first use (single flight, cached until evicted).
 import type { Dispatcher } from 'undici'
 import type { Action, Config, EndpointConfig, WorkspaceConfig } from '../config/load.js'
-import type { TokenSpec } from '../tokens/broker.js'
-import { clientCredentialsGrant, servingAuthorizationDetails } from '../tokens/grants.js'
+import type { TokenBroker, TokenSpec } from '../tokens/broker.js'
+import { clientCredentialsGrant, servingAuthorizationDetails, tokenExchangeGrant, type GrantOptions } from '../tokens/grants.js'
+import { discoverEndpoint } from './discovery.js'
 
 export interface Route {
   name: string
@@ -17,58 +19,160 @@ export interface Route {
   idleTimeoutMs: number
   connections: number
   token: TokenSpec
+  discovered: boolean
 }
 
 export interface RegistryDeps {
-  /** Dispatcher for token-endpoint calls (kept apart from the data-plane pools). */
-  tokenDispatcher: Dispatcher
+  broker: TokenBroker
+  /** Dispatcher for token-endpoint and control-plane calls (kept apart from the data-plane pools). */
+  controlDispatcher: Dispatcher
   fetchTimeoutMs: number
   now: () => number
 }
 
 export interface Registry {
-  get: (name: string) => Route | undefined
-  list: () => Route[]
+  /** The configured endpoint of that name, without resolving it. */
+  endpoint: (name: string) => EndpointConfig | undefined
+  names: () => string[]
+  /** The route for a configured endpoint; discovers it first if needed. Throws coded errors. */
+  resolve: (name: string) => Promise<Route>
+  /** The route if already known (static, or discovered and cached); never starts a discovery. */
+  peek: (name: string) => Route | undefined
+  /** Forgets discovered info (after the data plane refused or lost the endpoint); static routes stay. */
+  evict: (name: string) => void
+  /** Workspace (control-plane) token spec, for discovery and the token exchange. */
+  workspaceToken: (workspace: string) => TokenSpec | undefined
+}
+
+// A failed discovery is remembered briefly, so a missing endpoint does not cost a control-plane
+// call per request.
+const NEGATIVE_CACHE_MS = 5000
+
+interface Discovery {
+  route?: Route
+  inflight?: Promise<Route>
+  failedUntil: number
+  lastError?: Error
 }
 
 export function createRegistry (config: Config, deps: RegistryDeps): Registry {
   const workspaces = new Map(config.workspaces.map(w => [w.name, w]))
-  const routes = new Map<string, Route>()
-  for (const ep of config.endpoints) {
-    const ws = workspaces.get(ep.workspace)
-    // Config validation guarantees the workspace exists.
-    /* c8 ignore next */
-    if (ws === undefined) throw new Error(`unknown workspace ${ep.workspace}`)
-    routes.set(ep.name, toRoute(ep, ws, deps))
-  }
-  return {
-    get: (name) => routes.get(name),
-    list: () => [...routes.values()]
-  }
-}
+  const endpoints = new Map(config.endpoints.map(e => [e.name, e]))
+  const grantOpts = (signal: AbortSignal): GrantOptions => ({
+    dispatcher: deps.controlDispatcher, timeoutMs: deps.fetchTimeoutMs, now: deps.now, signal
+  })
 
-function toRoute (ep: EndpointConfig, ws: WorkspaceConfig, deps: RegistryDeps): Route {
-  const url = new URL(ep.url)
-  const authorizationDetails = servingAuthorizationDetails(ep.endpointId, ep.action)
-  const token: TokenSpec = {
-    key: `${ws.name}\u0000${ep.endpointId}\u0000${ep.action}`,
-    workspace: ws.name,
-    endpoint: ep.name,
-    mint: (signal) => clientCredentialsGrant(ws, authorizationDetails, {
-      dispatcher: deps.tokenDispatcher, timeoutMs: deps.fetchTimeoutMs, now: deps.now, signal
+  const wsTokens = new Map<string, TokenSpec>()
+  for (const ws of config.workspaces) {
+    wsTokens.set(ws.name, {
+      key: `${ws.name}\u0000workspace`,
+      workspace: ws.name,
+      // An unscoped all-apis token: for the control plane and as the exchange's assertion.
+      mint: (signal) => clientCredentialsGrant(ws, undefined, grantOpts(signal))
     })
   }
+
+  function tokenSpec (ep: EndpointConfig, ws: WorkspaceConfig, endpointId: string, authorizationDetails: string): TokenSpec {
+    const key = `${ws.name}\u0000${endpointId}\u0000${ep.action}`
+    if (ws.grant === 'client_credentials') {
+      return { key, workspace: ws.name, endpoint: ep.name, mint: (signal) => clientCredentialsGrant(ws, authorizationDetails, grantOpts(signal)) }
+    }
+    const wsSpec = wsTokens.get(ws.name) as TokenSpec
+    return {
+      key,
+      workspace: ws.name,
+      endpoint: ep.name,
+      mint: async (signal) => {
+        const assertion = await deps.broker.get(wsSpec)
+        try {
+          return await tokenExchangeGrant(ws.tokenUrl, assertion, authorizationDetails, grantOpts(signal))
+        } catch (err) {
+          // A refused assertion: mint a fresh workspace token next time.
+          if ((err as { reason?: string }).reason === 'invalid_grant') deps.broker.invalidate(wsSpec, assertion)
+          throw err
+        }
+      }
+    }
+  }
+
+  function toRoute (ep: EndpointConfig, ws: WorkspaceConfig, url: string, endpointId: string, authorizationDetails: string, discovered: boolean): Route {
+    const u = new URL(url)
+    return {
+      name: ep.name,
+      workspace: ws.name,
+      origin: u.origin,
+      path: u.pathname + u.search,
+      endpointId,
+      action: ep.action,
+      timeoutMs: ep.timeoutMs,
+      connectTimeoutMs: ep.connectTimeoutMs,
+      idleTimeoutMs: ep.idleTimeoutMs,
+      connections: ep.connections,
+      token: tokenSpec(ep, ws, endpointId, authorizationDetails),
+      discovered
+    }
+  }
+
+  const discoveries = new Map<string, Discovery>()
+  for (const ep of config.endpoints) {
+    const ws = workspaces.get(ep.workspace) as WorkspaceConfig
+    const d: Discovery = { failedUntil: 0 }
+    if (ep.url !== undefined && ep.endpointId !== undefined) {
+      d.route = toRoute(ep, ws, ep.url, ep.endpointId, servingAuthorizationDetails(ep.endpointId, ep.action), false)
+    }
+    discoveries.set(ep.name, d)
+  }
+
+  async function discover (ep: EndpointConfig, d: Discovery): Promise<Route> {
+    const ws = workspaces.get(ep.workspace) as WorkspaceConfig
+    const wsSpec = wsTokens.get(ws.name) as TokenSpec
+    const token = await deps.broker.get(wsSpec)
+    const ac = new AbortController()
+    const timer = setTimeout(() => ac.abort(), deps.fetchTimeoutMs)
+    try {
+      const info = await discoverEndpoint(ws.host, ep.remoteName, token, { dispatcher: deps.controlDispatcher, timeoutMs: deps.fetchTimeoutMs, signal: ac.signal })
+      // The discovered authorization_details name the query action; other actions are scoped by us.
+      const details = ep.action === 'query_inference_endpoint' ? info.authorizationDetails : servingAuthorizationDetails(info.id, ep.action)
+      return toRoute(ep, ws, info.url, info.id, details, true)
+    } catch (err) {
+      if ((err as { evictWorkspaceToken?: boolean }).evictWorkspaceToken === true) deps.broker.invalidate(wsSpec, token)
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   return {
-    name: ep.name,
-    workspace: ws.name,
-    origin: url.origin,
-    path: url.pathname,
-    endpointId: ep.endpointId,
-    action: ep.action,
-    timeoutMs: ep.timeoutMs,
-    connectTimeoutMs: ep.connectTimeoutMs,
-    idleTimeoutMs: ep.idleTimeoutMs,
-    connections: ep.connections,
-    token
+    endpoint: (name) => endpoints.get(name),
+    names: () => [...endpoints.keys()],
+    workspaceToken: (name) => wsTokens.get(name),
+    async resolve (name) {
+      const ep = endpoints.get(name)
+      const d = discoveries.get(name)
+      /* c8 ignore next - callers check endpoint() first */
+      if (ep === undefined || d === undefined) throw new Error(`unknown endpoint ${name}`)
+      if (d.route !== undefined) return d.route
+      if (d.inflight !== undefined) return await d.inflight
+      if (d.lastError !== undefined && deps.now() < d.failedUntil) throw d.lastError
+      const p = discover(ep, d)
+      d.inflight = p
+      try {
+        const route = await p
+        d.route = route
+        d.lastError = undefined
+        return route
+      } catch (err) {
+        d.lastError = err as Error
+        d.failedUntil = deps.now() + NEGATIVE_CACHE_MS
+        throw err
+      } finally {
+        d.inflight = undefined
+      }
+    },
+    peek: (name) => discoveries.get(name)?.route,
+    evict (name) {
+      const d = discoveries.get(name)
+      if (d?.route?.discovered === true) d.route = undefined
+    }
   }
 }

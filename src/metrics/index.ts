@@ -22,6 +22,14 @@ const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 const TOKEN_FETCH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 const POOL_STATES = ['connected', 'free', 'pending', 'running'] as const
 
+/** Every routegate metric name: the contract (README "Metrics"); dashboards and alerts use only these. */
+export const METRIC_NAMES = [
+  'routegate_requests_total', 'routegate_request_duration_seconds', 'routegate_upstream_duration_seconds',
+  'routegate_overhead_seconds', 'routegate_inflight_requests', 'routegate_token_fetches_total',
+  'routegate_token_fetch_duration_seconds', 'routegate_token_cache_total', 'routegate_token_expiry_timestamp_seconds',
+  'routegate_upstream_pool_connections', 'routegate_upstream_circuit_open', 'routegate_ready'
+] as const
+
 export function createMetrics (opts: MetricsOptions) {
   const registry = new Registry()
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
@@ -69,7 +77,17 @@ export function createMetrics (opts: MetricsOptions) {
     }
   })
 
-  for (const endpoint of opts.endpoints) inflight.set({ endpoint }, 0)
+  const circuitOpen = new Gauge({
+    name: 'routegate_upstream_circuit_open', help: '1 while the endpoint\'s circuit breaker is open (failing fast after repeated connect failures), else 0', labelNames: ['endpoint'] as const, registers
+  })
+  const ready = new Gauge({
+    name: 'routegate_ready', help: '1 if the last readiness evaluation (/readyz) found every endpoint ready, else 0', registers
+  })
+
+  for (const endpoint of opts.endpoints) {
+    inflight.set({ endpoint }, 0)
+    circuitOpen.set({ endpoint }, 0)
+  }
   for (const workspace of opts.workspaces) {
     for (const result of ['success', 'failure'] as const) tokenFetches.inc({ workspace, result }, 0)
   }
@@ -87,6 +105,8 @@ export function createMetrics (opts: MetricsOptions) {
     tokenCache,
     tokenExpiry,
     poolConnections,
+    circuitOpen,
+    ready,
     /** Broker hooks that keep the token metrics current. */
     brokerEvents: {
       fetched (workspace: string, result: 'success' | 'failure', seconds: number) {

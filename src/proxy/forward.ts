@@ -7,7 +7,7 @@ import { PayloadTooLarge, UpstreamTimeout, UpstreamUnavailable } from '../errors
 export interface ForwardRequest {
   path: string
   headers: Record<string, string | string[]>
-  body: Readable | null
+  body: Buffer | Readable | null
   headersTimeoutMs: number
   idleTimeoutMs: number
   signal: AbortSignal
@@ -42,17 +42,18 @@ export function upstreamError (err: unknown): Error {
     case 'UND_ERR_ABORTED':
     case 'AbortError':
       return Object.assign(new UpstreamUnavailable('request cancelled: the caller went away', { cause: err }), { callerGone: true })
+    // Connect-phase failures: the request never left, so it may be retried (connectFailure).
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new UpstreamUnavailable('connecting to the endpoint timed out', { cause: err })
+      return Object.assign(new UpstreamUnavailable('connecting to the endpoint timed out', { cause: err }), { connectFailure: true })
     case 'ECONNREFUSED':
-      return new UpstreamUnavailable('endpoint refused the connection', { cause: err })
+      return Object.assign(new UpstreamUnavailable('endpoint refused the connection', { cause: err }), { connectFailure: true })
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return Object.assign(new UpstreamUnavailable('endpoint host could not be resolved', { cause: err }), { connectFailure: true })
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
     case 'EPIPE':
       return new UpstreamUnavailable('connection to the endpoint was reset', { cause: err })
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new UpstreamUnavailable('endpoint host could not be resolved', { cause: err })
     default:
       return new UpstreamUnavailable('connection to the endpoint failed', { cause: err })
   }

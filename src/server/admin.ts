@@ -29,19 +29,30 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
 
   app.get('/readyz', async (_request, reply) => {
     const endpoints: Record<string, EndpointReadiness> = {}
-    await Promise.all(deps.registry.list().map(async (route) => {
-      // "Holds a valid token or can get one": try to get one, bounded, when none is held.
-      if (deps.broker.status(route.token.key).state === 'none') await within(deps.broker.get(route.token), readyTimeoutMs)
-      const s = deps.broker.status(route.token.key)
-      const r: EndpointReadiness = { ready: s.state !== 'none', token: s.state, refreshing: s.refreshing }
-      if (s.expiresAt !== undefined) r.expiresAt = new Date(s.expiresAt).toISOString()
-      if (s.lastError !== undefined) r.lastError = s.lastError
-      if (s.retryAt !== undefined) r.retryAt = new Date(s.retryAt).toISOString()
-      endpoints[route.name] = r
+    await Promise.all(deps.registry.names().map(async (name) => {
+      endpoints[name] = await readiness(name)
     }))
     const ready = Object.values(endpoints).every(e => e.ready)
+    deps.metrics.ready.set(ready ? 1 : 0)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', endpoints })
   })
+
+  /** "Holds a valid token or can get one": resolves and fetches, bounded, when nothing is held. */
+  async function readiness (name: string): Promise<EndpointReadiness> {
+    let route = deps.registry.peek(name)
+    if (route === undefined) {
+      const outcome = await within(deps.registry.resolve(name), readyTimeoutMs)
+      if (!outcome.ok) return { ready: false, token: 'none', refreshing: false, lastError: describe(outcome.error) }
+      route = outcome.value
+    }
+    if (deps.broker.status(route.token.key).state === 'none') await within(deps.broker.get(route.token), readyTimeoutMs)
+    const s = deps.broker.status(route.token.key)
+    const r: EndpointReadiness = { ready: s.state !== 'none', token: s.state, refreshing: s.refreshing }
+    if (s.expiresAt !== undefined) r.expiresAt = new Date(s.expiresAt).toISOString()
+    if (s.lastError !== undefined) r.lastError = s.lastError
+    if (s.retryAt !== undefined) r.retryAt = new Date(s.retryAt).toISOString()
+    return r
+  }
 
   app.get('/metrics', async (_request, reply) => {
     const text = await deps.metrics.registry.metrics()
@@ -51,12 +62,21 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
   return app
 }
 
-/** Waits for `p` at most `ms`; its outcome is not needed, only that it had a chance. */
-async function within (p: Promise<unknown>, ms: number): Promise<void> {
+type Outcome<T> = { ok: true, value: T } | { ok: false, error: unknown }
+
+/** Waits for `p` at most `ms`; a slow one counts as failed, and `p` carries on in the background. */
+async function within<T> (p: Promise<T>, ms: number): Promise<Outcome<T>> {
   let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    p.then(() => {}, () => {}),
-    new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })
+  const outcome = await Promise.race([
+    p.then((value): Outcome<T> => ({ ok: true, value }), (error: unknown): Outcome<T> => ({ ok: false, error })),
+    new Promise<Outcome<T>>(resolve => { timer = setTimeout(() => resolve({ ok: false, error: new Error('timed out') }), ms) })
   ])
   clearTimeout(timer)
+  return outcome
+}
+
+/** A readiness reason: the error's code and message (coded errors never hold secrets). */
+function describe (err: unknown): string {
+  const e = err as { code?: string, message?: string }
+  return e.code === undefined ? String(e.message ?? 'error') : `${e.code}: ${e.message ?? ''}`
 }

@@ -6,11 +6,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino'
 import type { CallerAuth } from '../callers/keys.js'
 import { mayUse } from '../callers/keys.js'
+import type { Dispatcher } from 'undici'
+import type { EndpointConfig } from '../config/load.js'
 import type { Registry, Route } from '../endpoints/registry.js'
-import { EndpointNotFound, MethodNotAllowed, PayloadTooLarge, PermissionDenied, Unauthenticated } from '../errors.js'
+import { BadRequest, EndpointNotFound, MethodNotAllowed, PayloadTooLarge, PermissionDenied, Unauthenticated, UpstreamUnavailable } from '../errors.js'
 import { UNKNOWN_ENDPOINT, type Metrics } from '../metrics/index.js'
 import { dispatch, LimitedBody } from '../proxy/forward.js'
 import { acceptableRequestId, downstreamHeaders, upstreamHeaders } from '../proxy/headers.js'
+import type { CircuitBreaker } from '../proxy/breaker.js'
 import type { Pools } from '../proxy/pools.js'
 import type { TokenBroker } from '../tokens/broker.js'
 import { toWireError } from './errors.js'
@@ -22,7 +25,12 @@ export interface GatewayDeps {
   pools: Pools
   metrics: Metrics
   callers: CallerAuth
+  /** One breaker per configured endpoint name. */
+  breakers: ReadonlyMap<string, CircuitBreaker>
+  /** Largest body of any endpoint (fastify's own limit); endpoints may set lower ones. */
   bodyLimitBytes: number
+  /** Bodies up to this many bytes are buffered so a 401 can be replayed once. */
+  replayBufferBytes: number
 }
 
 /** Per-request bookkeeping for metrics and the access log. */
@@ -36,6 +44,7 @@ interface RequestState {
   errorCode?: string
   errorCause?: unknown
   inflight: boolean
+  replayed?: boolean
 }
 
 declare module 'fastify' {
@@ -46,7 +55,7 @@ const INVOCATIONS = '/serving-endpoints/:name/invocations'
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 
 export function buildGateway (deps: GatewayDeps): FastifyInstance {
-  const { registry, broker, pools, metrics, callers, bodyLimitBytes } = deps
+  const { registry, broker, pools, metrics, callers, breakers, bodyLimitBytes, replayBufferBytes } = deps
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One access-log line per request is written by finish() below, not by fastify.
@@ -89,13 +98,13 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     if (caller === undefined) throw new Unauthenticated('missing or unknown caller credentials')
     request.rg.caller = caller.name
     const name = request.params.name
-    const route = registry.get(name)
-    if (route === undefined) throw new EndpointNotFound(SAFE_NAME.test(name) ? `no endpoint named '${name}'` : 'no such endpoint')
-    request.rg.endpoint = route.name
+    const endpoint = registry.endpoint(name)
+    if (endpoint === undefined) throw new EndpointNotFound(SAFE_NAME.test(name) ? `no endpoint named '${name}'` : 'no such endpoint')
+    request.rg.endpoint = endpoint.name
     request.rg.inflight = true
-    metrics.inflight.inc({ endpoint: route.name })
-    if (!mayUse(caller, route.name)) throw new PermissionDenied(`caller '${caller.name}' may not use endpoint '${route.name}'`)
-    return await proxy(request, reply, route)
+    metrics.inflight.inc({ endpoint: endpoint.name })
+    if (!mayUse(caller, endpoint.name)) throw new PermissionDenied(`caller '${caller.name}' may not use endpoint '${endpoint.name}'`)
+    return await proxy(request, reply, endpoint)
   })
 
   app.route({
@@ -107,45 +116,95 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     }
   })
 
-  async function proxy (request: FastifyRequest, reply: FastifyReply, route: Route): Promise<FastifyReply> {
+  async function proxy (request: FastifyRequest, reply: FastifyReply, endpoint: EndpointConfig): Promise<FastifyReply> {
     const raw = request.raw
+    const limit = endpoint.bodyLimitBytes
     const length = raw.headers['content-length']
     const declared = length === undefined ? undefined : Number(length)
-    if (declared !== undefined && declared > bodyLimitBytes) throw new PayloadTooLarge(`request body is larger than ${bodyLimitBytes} bytes`)
-    const token = await broker.get(route.token)
+    if (declared !== undefined && declared > limit) throw new PayloadTooLarge(`request body is larger than ${limit} bytes`)
+    const route = await registry.resolve(endpoint.name)
+    const breaker = breakers.get(endpoint.name) as CircuitBreaker
 
-    let body: IncomingMessage | LimitedBody | null = null
+    // Small bodies are read whole before anything goes upstream, so a request refused for its
+    // token can be replayed once; larger or chunked ones stream and are never replayed.
+    let body: Buffer | IncomingMessage | LimitedBody | null = null
     if (declared !== undefined && declared > 0) {
-      body = raw
+      body = declared <= replayBufferBytes ? await readBody(raw, limit) : raw
       request.rg.bytesIn = () => declared
     } else if (raw.headers['transfer-encoding'] !== undefined) {
-      const limited = new LimitedBody(bodyLimitBytes)
+      const limited = new LimitedBody(limit)
       raw.on('error', (err) => limited.destroy(err))
+      // The error may fire before undici takes the stream (while the token is fetched); undici
+      // then fails the request with it, so it surfaces as this request's 413, not a crash.
+      limited.on('error', () => {})
       body = raw.pipe(limited)
       request.rg.bytesIn = () => limited.bytes
     }
+    const replayable = body === null || Buffer.isBuffer(body)
 
     const ac = new AbortController()
     reply.raw.once('close', () => { if (!reply.raw.writableFinished) ac.abort() })
     const dispatched = performance.now()
-    const res = await dispatch(pools.get(route.origin, route), {
-      path: route.path,
-      headers: upstreamHeaders(request.headers, token, request.id),
-      body,
-      headersTimeoutMs: route.timeoutMs,
-      idleTimeoutMs: route.idleTimeoutMs,
-      signal: ac.signal
-    })
+    let current = route
+    let token = await broker.get(current.token)
+    let res = await send(current, token, body, replayable, breaker, request, ac.signal)
+    if (res.statusCode === 401 || res.statusCode === 403 || (res.statusCode === 404 && current.discovered)) {
+      // The endpoint refused this token (or lost the endpoint): drop token and discovered info.
+      broker.invalidate(current.token, token)
+      registry.evict(endpoint.name)
+      if (res.statusCode === 401 && replayable && !ac.signal.aborted) {
+        await res.body.dump()
+        current = await registry.resolve(endpoint.name)
+        token = await broker.get(current.token)
+        request.rg.replayed = true
+        res = await send(current, token, body, replayable, breaker, request, ac.signal)
+        if (res.statusCode === 401 || res.statusCode === 403) broker.invalidate(current.token, token)
+      }
+    }
     const now = performance.now()
     const upstreamMs = now - dispatched
     const overheadMs = now - request.rg.start - upstreamMs
     request.rg.upstreamMs = upstreamMs
     request.rg.overheadMs = overheadMs
-    metrics.upstreamDuration.observe({ endpoint: route.name }, upstreamMs / 1000)
-    metrics.overhead.observe({ endpoint: route.name }, overheadMs / 1000)
-    // The endpoint refused this token: drop it so the next request mints a fresh one.
-    if (res.statusCode === 401 || res.statusCode === 403) broker.invalidate(route.token, token)
+    metrics.upstreamDuration.observe({ endpoint: endpoint.name }, upstreamMs / 1000)
+    metrics.overhead.observe({ endpoint: endpoint.name }, overheadMs / 1000)
     return reply.code(res.statusCode).headers(downstreamHeaders(res.headers)).send(res.body)
+  }
+
+  /**
+   * One upstream attempt through the breaker. A connect failure (the request never left) is
+   * retried once on a new connection when the body can be sent again; nothing else is retried.
+   */
+  async function send (route: Route, token: string, body: Buffer | IncomingMessage | LimitedBody | null, replayable: boolean,
+    breaker: CircuitBreaker, request: FastifyRequest, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    for (let attempt = 1; ; attempt++) {
+      if (!breaker.allow()) {
+        throw Object.assign(new UpstreamUnavailable(`endpoint '${route.name}' keeps failing to connect: failing fast (circuit open)`),
+          { headers: { 'retry-after': String(breaker.retryAfterSeconds()) } })
+      }
+      try {
+        const res = await dispatch(pools.get(route.origin, route), {
+          path: route.path,
+          headers: upstreamHeaders(request.headers, token, request.id),
+          body,
+          headersTimeoutMs: route.timeoutMs,
+          idleTimeoutMs: route.idleTimeoutMs,
+          signal
+        })
+        breaker.success()
+        return res
+      } catch (err) {
+        if ((err as { connectFailure?: boolean }).connectFailure !== true) {
+          breaker.release()
+          throw err
+        }
+        breaker.failure()
+        // The endpoint may have moved (recreated): look it up again next time.
+        registry.evict(route.name)
+        if (attempt > 1 || !replayable || signal.aborted) throw err
+        request.log.debug({ endpoint: route.name, err }, 'connect failed: retrying once on a new connection')
+      }
+    }
   }
 
   function finish (request: FastifyRequest, reply: FastifyReply): void {
@@ -167,13 +226,33 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
       overheadMs: rg.overheadMs === undefined ? undefined : round(rg.overheadMs),
       bytesIn: rg.bytesIn?.() ?? 0,
       bytesOut: Number(res.getHeader('content-length') ?? 0) || undefined,
-      error_code: rg.errorCode
+      error_code: rg.errorCode,
+      replayed: rg.replayed
     }
     if (rg.errorCause !== undefined) line.err = rg.errorCause
     request.log[code >= 500 ? 'warn' : 'info'](line, 'request completed')
   }
 
   return app
+}
+
+/** Reads a whole (small) request body; the caller leaving mid-upload rejects. */
+async function readBody (raw: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of raw) {
+      size += (chunk as Buffer).length
+      if (size > limit) throw new PayloadTooLarge(`request body is larger than ${limit} bytes`)
+      chunks.push(chunk as Buffer)
+    }
+  } catch (err) {
+    if ((err as { code?: string }).code === 'PAYLOAD_TOO_LARGE') throw err
+    throw new BadRequest('request body ended early (the upload was aborted or truncated)', { cause: err })
+  }
+  const declared = Number(raw.headers['content-length'])
+  if (size !== declared) throw new BadRequest(`request body has ${size} bytes, content-length says ${declared}`)
+  return Buffer.concat(chunks, size)
 }
 
 function round (ms: number): number {

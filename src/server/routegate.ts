@@ -6,6 +6,7 @@ import { createCallerAuth } from '../callers/keys.js'
 import type { Config } from '../config/load.js'
 import { createRegistry, type Registry } from '../endpoints/registry.js'
 import { createMetrics, type Metrics } from '../metrics/index.js'
+import { CircuitBreaker } from '../proxy/breaker.js'
 import { Pools } from '../proxy/pools.js'
 import { TokenBroker } from '../tokens/broker.js'
 import type { BackoffPolicy } from '../tokens/policy.js'
@@ -41,14 +42,15 @@ export interface Routegate {
 export function createRoutegate (opts: RoutegateOptions): Routegate {
   const { config, logger } = opts
   const now = opts.now ?? Date.now
-  const tokenDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })
+  const controlDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })
   const pools = new Pools()
-  const registry = createRegistry(config, { tokenDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
+  // The registry is made after the broker; the pool gauge reads it lazily at scrape time.
+  let registry: Registry | undefined
   const metrics = createMetrics({
-    endpoints: registry.list().map(r => r.name),
+    endpoints: config.endpoints.map(e => e.name),
     workspaces: config.workspaces.map(w => w.name),
     poolStats: (name) => {
-      const route = registry.get(name)
+      const route = registry?.peek(name)
       return route === undefined ? undefined : pools.stats(route.origin)
     },
     defaultMetrics: opts.defaultMetrics ?? true
@@ -63,8 +65,26 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     backoff: opts.backoff,
     events: metrics.brokerEvents
   })
+  registry = createRegistry(config, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
+  const breakers = new Map(config.endpoints.map(e => [e.name, new CircuitBreaker({
+    failures: e.breakerFailures,
+    openMs: e.breakerOpenMs,
+    now,
+    onChange: (state) => {
+      metrics.circuitOpen.set({ endpoint: e.name }, state === 'closed' ? 0 : 1)
+      logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`)
+    }
+  })]))
   const gateway = buildGateway({
-    logger, registry, broker, pools, metrics, callers: createCallerAuth(config.callers), bodyLimitBytes: config.server.bodyLimitBytes
+    logger,
+    registry,
+    broker,
+    pools,
+    metrics,
+    callers: createCallerAuth(config.callers),
+    breakers,
+    bodyLimitBytes: Math.max(config.server.bodyLimitBytes, ...config.endpoints.map(e => e.bodyLimitBytes)),
+    replayBufferBytes: config.server.replayBufferBytes
   })
   const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs })
 
@@ -76,7 +96,8 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     metrics,
     pools,
     warm () {
-      for (const route of registry.list()) broker.get(route.token).catch(() => {})
+      const reg = registry as Registry
+      for (const name of reg.names()) reg.resolve(name).then(route => broker.get(route.token)).catch(() => {})
     },
     async listen (addr = {}) {
       const g = addr.gateway ?? config.server
@@ -90,7 +111,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       await admin.close()
       broker.close()
       await pools.close()
-      await tokenDispatcher.close()
+      await controlDispatcher.close()
     }
   }
 }

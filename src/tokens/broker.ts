@@ -5,11 +5,11 @@ import { TokenUnavailable } from '../errors.js'
 import type { MintedToken, TokenErrorInfo } from './grants.js'
 import { backoffDelay, DEFAULT_BACKOFF, holdToken, type BackoffPolicy, type HeldToken } from './policy.js'
 
-/** What a token is for. `key` identifies the cache entry; `endpoint` labels metrics. */
+/** What a token is for. `key` identifies the cache entry; `endpoint` labels metrics (none for workspace tokens). */
 export interface TokenSpec {
   key: string
   workspace: string
-  endpoint: string
+  endpoint?: string
   /** Mints a token for this spec (a grant against the workspace's token endpoint). */
   mint: (signal: AbortSignal) => Promise<MintedToken>
 }
@@ -153,7 +153,7 @@ export class TokenBroker {
       entry = { failures: 0, retryAt: 0, generation: 0, endpoints: new Set() }
       this.#entries.set(spec.key, entry)
     }
-    entry.endpoints.add(spec.endpoint)
+    if (spec.endpoint !== undefined) entry.endpoints.add(spec.endpoint)
     return entry
   }
 
@@ -216,7 +216,8 @@ export class TokenBroker {
 
   #unavailable (spec: TokenSpec, entry: Entry, now: number): Error {
     const reason = entry.lastError?.reason ?? 'unknown'
-    const err = new TokenUnavailable(`no valid token for endpoint '${spec.endpoint}' (${reason})`)
+    const what = spec.endpoint === undefined ? `workspace '${spec.workspace}'` : `endpoint '${spec.endpoint}'`
+    const err = new TokenUnavailable(`no valid token for ${what} (${reason})`)
     const retryAfter = Math.max(1, Math.ceil((entry.retryAt - now) / 1000))
     return Object.assign(err, { headers: { 'retry-after': String(retryAfter) } })
   }

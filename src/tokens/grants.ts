@@ -53,6 +53,19 @@ export async function clientCredentialsGrant (creds: ClientCredentials, authoriz
   return postTokenForm(creds.tokenUrl, form, { authorization: `Basic ${basic}` }, opts)
 }
 
+/**
+ * The SDKs' data-plane exchange (DATABRICKS.md §2.3): a workspace token as the jwt-bearer
+ * assertion, scoped by authorization_details, with no client authentication.
+ */
+export async function tokenExchangeGrant (tokenUrl: string, assertion: string, authorizationDetails: string, opts: GrantOptions): Promise<MintedToken> {
+  const form = new URLSearchParams({
+    grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    assertion,
+    authorization_details: authorizationDetails
+  })
+  return postTokenForm(tokenUrl, form, {}, opts)
+}
+
 async function postTokenForm (url: string, form: URLSearchParams, headers: Record<string, string>, opts: GrantOptions): Promise<MintedToken> {
   let res: Dispatcher.ResponseData
   try {

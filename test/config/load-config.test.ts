@@ -12,7 +12,9 @@ const base = (): any => ({
 
 t.test('fills defaults and derives endpoint id, token URL and action', async t => {
   const c = parseConfig(base(), { env: {} })
-  t.same(c.server, { host: '0.0.0.0', port: 8080, bodyLimitBytes: 16 * 1024 * 1024, shutdownGraceMs: 30000 })
+  t.match(c.server, { host: '0.0.0.0', port: 8080, bodyLimitBytes: 16 * 1024 * 1024, shutdownGraceMs: 30000, replayBufferBytes: 1024 * 1024 })
+  t.equal(c.workspaces[0]?.grant, 'client_credentials')
+  t.equal(c.endpoints[0]?.bodyLimitBytes, 16 * 1024 * 1024)
   t.same(c.admin, { host: '0.0.0.0', port: 9464 })
   t.equal(c.workspaces[0]?.tokenUrl, 'https://adb-1.7.azuredatabricks.net/oidc/v1/token')
   t.equal(c.endpoints[0]?.endpointId, '88fd3f75a0d24b0380ddc40484d7a31b')

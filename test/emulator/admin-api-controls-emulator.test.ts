@@ -57,6 +57,9 @@ t.test('faults can be set, listed and cleared over HTTP', async t => {
     { token: { status: 500 }, coldStart: [{ delayMs: 1 }, { delayMs: -1 }] }
   ]
   for (const body of badValues) t.equal((await admin('POST', '/faults', body)).status, 400, JSON.stringify(body))
+  const notJson = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })
+  t.equal(notJson.status, 400)
+  t.equal((await notJson.json() as { error_code: string }).error_code, 'BAD_REQUEST')
   t.same(await json(await admin('GET', '/faults')), { dataPlane: [], coldStart: [] })
 })
 

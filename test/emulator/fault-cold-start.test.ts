@@ -6,19 +6,20 @@ const BODY = { inputs: [1] }
 t.test('the first request after arming pays the delay; later ones are warm', async t => {
   const emu = await start(t)
   const token = await dataPlaneToken(emu, 'fraud-model')
-  emu.faults.coldStart({ endpoint: 'fraud-model', delayMs: 200 })
+  emu.faults.coldStart({ endpoint: 'fraud-model', delayMs: 400 })
   let started = Date.now()
   const first = invoke(emu, 'fraud-model', BODY, token)
   await new Promise(resolve => setTimeout(resolve, 50))
   const during = invoke(emu, 'fraud-model', BODY, token)
   t.equal((await first).status, 200)
-  t.ok(Date.now() - started >= 190, 'first request waited for the cold start')
+  t.ok(Date.now() - started >= 390, 'first request waited for the cold start')
   t.equal((await during).status, 200, 'a request arriving mid-warm-up waits for the rest of it')
-  t.ok(Date.now() - started >= 190)
+  t.ok(Date.now() - started >= 390)
 
+  // Generous bound: a warm request must not pay the 400 ms again, even on a loaded machine.
   started = Date.now()
   t.equal((await invoke(emu, 'fraud-model', BODY, token)).status, 200)
-  t.ok(Date.now() - started < 150, 'warm now')
+  t.ok(Date.now() - started < 350, 'warm now')
 })
 
 t.test('a cold start with a status answers it once, then serves', async t => {

@@ -17,7 +17,7 @@ t.test('a data-plane fault answers its status, default Databricks body and Retry
 
 t.test('faults apply before authentication, and default bodies follow the status', async t => {
   const emu = await start(t)
-  for (const [status, code] of [[503, 'TEMPORARILY_UNAVAILABLE'], [504, 'DEADLINE_EXCEEDED'], [500, 'INTERNAL_ERROR'], [502, 'INTERNAL_ERROR'], [400, 'BAD_REQUEST']] as const) {
+  for (const [status, code] of [[503, 'TEMPORARILY_UNAVAILABLE'], [504, 'DEADLINE_EXCEEDED'], [500, 'INTERNAL_ERROR'], [502, 'INTERNAL_ERROR'], [400, 'BAD_REQUEST'], [418, 'BAD_REQUEST']] as const) {
     emu.faults.dataPlane({ status })
     const res = await invoke(emu, 'feed-ads', BODY, undefined)
     t.equal(res.status, status)

@@ -12,6 +12,7 @@ t.test('one deterministic prediction per row for every MLflow input format', asy
     ['inputs as rows', { inputs: [[1, 1], [2, 2]] }, [2, 4]],
     ['inputs as columns', { inputs: { a: [1, 2, 3], b: [10, 20] } }, [11, 22, 3]],
     ['inputs as one scalar row', { inputs: { a: 1, b: 2 } }, [3]],
+    ['inputs as an empty object', { inputs: {} }, [0]],
     ['extra params are ignored', { inputs: [1], params: { temperature: 0.1 }, client_request_id: 'r1' }, [1]]
   ]
   for (const [name, body, predictions] of cases) {
@@ -21,6 +22,12 @@ t.test('one deterministic prediction per row for every MLflow input format', asy
     t.equal(res.headers.get('served-model-name'), 'fraud-model-1', name)
     t.match(res.headers.get('content-type'), /^application\/json/, name)
   }
+})
+
+t.test('non-finite numbers (1e999 parses to Infinity) count as 0', async t => {
+  const emu = await start(t)
+  const res = await invoke(emu, 'fraud-model', '{"instances":[[1e999, 2], [-1e999]]}', await dataPlaneToken(emu, 'fraud-model'))
+  t.same(res.body, { predictions: [2, 0] })
 })
 
 t.test('bodies that are not JSON are BAD_REQUEST', async t => {
@@ -39,6 +46,10 @@ t.test('bodies that are not JSON are BAD_REQUEST', async t => {
 
   const vendor = await invoke(emu, 'fraud-model', { inputs: [7] }, token, { 'content-type': 'application/vnd.api+json; charset=utf-8' })
   t.equal(vendor.status, 200, 'any +json media type is JSON')
+  const upper = await invoke(emu, 'fraud-model', { inputs: [7] }, token, { 'content-type': 'Application/JSON' })
+  t.equal(upper.status, 200, 'media types are case-insensitive')
+  const jsonl = await invoke(emu, 'fraud-model', { inputs: [7] }, token, { 'content-type': 'application/jsonl' })
+  t.equal(jsonl.status, 400, 'application/jsonl is not JSON')
 
   const noType = await fetch(emu.endpointUrl('fraud-model'), { method: 'POST', headers: { authorization: `Bearer ${token}` } })
   t.equal(noType.status, 400)
@@ -49,8 +60,8 @@ t.test('JSON that is no known input is INVALID_PARAMETER_VALUE', async t => {
   const token = await dataPlaneToken(emu, 'fraud-model')
   const cases: Array<[string, unknown, string]> = [
     ['array body', [1, 2], 'The request body must be a JSON object.'],
-    ['unknown keys', { foo: 1 }, 'Unrecognised input: expected one of dataframe_split, dataframe_records, instances, inputs or messages.'],
-    ['two formats', { inputs: [1], instances: [1] }, 'Invalid input. Expected exactly one of dataframe_split, dataframe_records, instances, inputs, got instances, inputs.'],
+    ['unknown keys', { foo: 1 }, 'Invalid input: expected exactly one of dataframe_split, dataframe_records, instances, inputs (or messages for chat), got 0.'],
+    ['two formats', { inputs: [1], instances: [1] }, 'Invalid input: expected exactly one of dataframe_split, dataframe_records, instances, inputs (or messages for chat), got 2.'],
     ['dataframe_split as a list', { dataframe_split: [{ data: [[1]] }] }, 'dataframe_split must be an object whose data is an array of rows.'],
     ['dataframe_split rows not arrays', { dataframe_split: { data: [1] } }, 'dataframe_split must be an object whose data is an array of rows.'],
     ['dataframe_split bad columns', { dataframe_split: { columns: 'a', data: [[1]] } }, 'dataframe_split.columns must be an array.'],

@@ -20,10 +20,3 @@ t.test('absolute URLs follow the request Host', async t => {
   const res = await emu.app.inject({ url: '/oidc/.well-known/oauth-authorization-server', headers: { host: 'dbc-1234.cloud.databricks.test' } })
   t.equal(res.json().token_endpoint, 'http://dbc-1234.cloud.databricks.test/oidc/v1/token')
 })
-
-t.test('unknown paths get a Databricks ENDPOINT_NOT_FOUND', async t => {
-  const emu = await start(t)
-  const res = await get(emu, '/api/2.0/clusters/list?x=1')
-  t.equal(res.status, 404)
-  t.same(res.body, { error_code: 'ENDPOINT_NOT_FOUND', message: "No API found for 'GET /api/2.0/clusters/list'" })
-})

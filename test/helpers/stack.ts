@@ -33,6 +33,14 @@ export interface StackOptions {
   /** Edits the config document before it is parsed. */
   config?: (doc: ConfigDoc, emu: RunningEmulator) => void
   routegate?: Partial<Omit<RoutegateOptions, 'config' | 'logger'>>
+  /** One clock for emulator and gateway, so tests can move time instead of sleeping. */
+  now?: () => number
+}
+
+/** A clock that only moves when told to (starts at the real time, so JWT times look sane). */
+export function fakeClock (): { now: () => number, advance: (ms: number) => void } {
+  let t = Date.now()
+  return { now: () => t, advance: (ms) => { t += ms } }
 }
 
 export interface ConfigDoc {
@@ -61,7 +69,8 @@ export interface Stack {
  * caller `reports` (OTHER_KEY) only `feed-ads`.
  */
 export async function startStack (t: Teardown, opts: StackOptions = {}): Promise<Stack> {
-  const emu = await startEmulator({ endpoints: [{ name: 'fraud-model' }, { name: 'feed-ads' }], ...opts.emulator })
+  const clock = opts.now === undefined ? {} : { now: opts.now }
+  const emu = await startEmulator({ endpoints: [{ name: 'fraud-model' }, { name: 'feed-ads' }], ...clock, ...opts.emulator })
   t.teardown(() => emu.close())
   const principal = emu.principals[0]
   if (principal === undefined) throw new Error('no principal')
@@ -80,7 +89,7 @@ export async function startStack (t: Teardown, opts: StackOptions = {}): Promise
   opts.config?.(doc, emu)
   const config = parseConfig(doc, { env: {} })
   const logs = captureLogs()
-  const rg = createRoutegate({ config, logger: createLogger({ level: 'info', destination: logs.stream }), defaultMetrics: false, ...opts.routegate })
+  const rg = createRoutegate({ config, logger: createLogger({ level: String(doc.log.level ?? 'info'), destination: logs.stream }), defaultMetrics: false, ...clock, ...opts.routegate })
   const { gatewayUrl, adminUrl } = await rg.listen()
   t.teardown(() => rg.close())
   return {

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { EmulatorContext } from '../context.js'
 import type { FaultSpec } from '../faults.js'
 import type { RevokeFilter } from '../types.js'
-import { API_ERROR_CODES, sendApiError } from '../errors.js'
+import { API_ERROR_CODES, apiErrorCodeFor, sendApiError } from '../errors.js'
 
 export interface AdminActions {
   revoke: (filter?: RevokeFilter) => number
@@ -14,8 +14,8 @@ export function adminRoutes (ctx: EmulatorContext, actions: AdminActions) {
   return async function routegateEmulatorAdmin (app: FastifyInstance): Promise<void> {
     // Validation failures are TypeErrors from the controller; they are the caller's fault.
     app.setErrorHandler((err: { statusCode?: number, message: string }, _request, reply) => {
-      const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 400
-      return sendApiError(reply, status, status >= 500 ? API_ERROR_CODES.internalError : API_ERROR_CODES.invalidParameterValue, err.message)
+      if (err.statusCode === undefined) return sendApiError(reply, 400, API_ERROR_CODES.invalidParameterValue, err.message)
+      return sendApiError(reply, err.statusCode, apiErrorCodeFor(err.statusCode), err.message)
     })
 
     app.get('/_emulator/stats', async () => ctx.stats.snapshot())

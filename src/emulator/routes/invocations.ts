@@ -10,9 +10,9 @@ import { allowsQuery, scopeKeys } from '../authorization-details.js'
 import { checkBearer } from '../bearer.js'
 import { chatCompletion, chunkFactory, parseChat } from '../chat.js'
 import { endpointByName } from '../context.js'
-import { API_ERROR_CODES, apiErrorCodeFor, sendApiError } from '../errors.js'
+import { API_ERROR_CODES, apiErrorCodeFor, sendApiError, statusOf } from '../errors.js'
 import { hasPermission } from '../permissions.js'
-import { CUSTOM_MODEL_KEYS, predict } from '../predictions.js'
+import { predict } from '../predictions.js'
 
 // Databricks' payload limit for custom models (DATABRICKS.md §4).
 const BODY_LIMIT = 16 * 1024 * 1024
@@ -42,7 +42,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
       }
 
     app.setErrorHandler((err: { statusCode?: number, message: string }, request: InvocationRequest, reply) => {
-      const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500
+      const status = statusOf(err)
       return fail(request, reply, status, apiErrorCodeFor(status), err.message)
     })
 
@@ -102,7 +102,8 @@ export function invocationRoutes (ctx: EmulatorContext) {
     app.post<{ Params: Params }>('/api/serving-endpoints/:name/invocations', workspaceRoute)
 
     function noteBody (request: InvocationRequest): InvocationSnapshot {
-      const entry = entries.get(request) ?? ctx.stats.invocation(request.params.name, viaOf(request), request.headers)
+      // Every invocation route's onRequest hook has recorded the entry.
+      const entry = entries.get(request) as InvocationSnapshot
       entry.body = typeof request.body === 'string' ? request.body : ''
       return entry
     }
@@ -150,7 +151,8 @@ export function invocationRoutes (ctx: EmulatorContext) {
       }
       let body: unknown
       try {
-        body = JSON.parse(typeof request.body === 'string' ? request.body : '')
+        // With a Content-Type present fastify always runs the '*' parser, so the body is a string.
+        body = JSON.parse(request.body as string)
       } catch {
         return fail(request, reply, 400, API_ERROR_CODES.badRequest, 'Malformed JSON in request body.')
       }
@@ -164,13 +166,9 @@ export function invocationRoutes (ctx: EmulatorContext) {
         if (chat.request.stream) return stream(request, reply, endpoint, chat.request)
         return succeed(request, reply, endpoint, chatCompletion(chat.request, endpoint.servedModelName, ctx.now()))
       }
-      if (CUSTOM_MODEL_KEYS.some(k => Object.hasOwn(input, k))) {
-        const result = predict(input)
-        if (!result.ok) return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, result.message)
-        return succeed(request, reply, endpoint, { predictions: result.predictions })
-      }
-      return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue,
-        `Unrecognised input: expected one of ${CUSTOM_MODEL_KEYS.join(', ')} or messages.`)
+      const result = predict(input)
+      if (!result.ok) return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, result.message)
+      return succeed(request, reply, endpoint, { predictions: result.predictions })
     }
 
     function succeed (request: InvocationRequest, reply: FastifyReply, endpoint: EmulatorEndpointInfo, payload: object): FastifyReply {
@@ -211,7 +209,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
   }
 }
 
+/** application/json or any application/*+json, with or without parameters. */
 function isJsonMediaType (contentType: string | undefined): boolean {
-  const type = (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? ''
-  return type === 'application/json' || /^application\/[a-z0-9.!#$&^_-]+\+json$/.test(type)
+  return /^\s*application\/(?:[\w.!#$&^-]+\+)?json\s*(?:;|$)/i.test(contentType ?? '')
 }

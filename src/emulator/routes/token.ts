@@ -8,7 +8,7 @@ import type { EmulatorPrincipal } from '../types.js'
 import { baseUrl } from '../context.js'
 import { parseAuthorizationDetails } from '../authorization-details.js'
 import { readClientCredentials } from '../client-auth.js'
-import { OAUTH_ERRORS, oauthErrorFor, oauthStatusFor, sendOAuthError } from '../errors.js'
+import { OAUTH_ERRORS, oauthErrorFor, oauthStatusFor, sendOAuthError, statusOf } from '../errors.js'
 import { GRANTS } from '../token-store.js'
 
 export function tokenRoutes (ctx: EmulatorContext) {
@@ -20,8 +20,8 @@ export function tokenRoutes (ctx: EmulatorContext) {
     // Any other media type reaches the handler without a form and gets invalid_request, not fastify's 415.
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, _body, done) => { done(null, undefined) })
     app.setErrorHandler((err: { statusCode?: number, message: string }, _request, reply) => {
-      const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500
-      return sendOAuthError(reply, status, status >= 500 ? OAUTH_ERRORS.serverError : OAUTH_ERRORS.invalidRequest, err.message)
+      const status = statusOf(err)
+      return sendOAuthError(reply, status, oauthErrorFor(status), err.message)
     })
 
     app.post('/oidc/v1/token', {
@@ -40,8 +40,8 @@ export function tokenRoutes (ctx: EmulatorContext) {
           return
         }
         if (fault.status === undefined && fault.error === undefined) return
-        const error = fault.error ?? oauthErrorFor(fault.status ?? 503)
-        const status = fault.status ?? (fault.error === undefined ? 503 : oauthStatusFor(error))
+        const error = fault.error ?? oauthErrorFor(fault.status as number)
+        const status = fault.status ?? oauthStatusFor(error)
         if (fault.retryAfter !== undefined) reply.header('retry-after', fault.retryAfter)
         return sendOAuthError(reply, status, error, 'Injected fault')
       }
