@@ -16,12 +16,14 @@ export type { RequestSocket } from './mtls.js'
 export type AuthVia = 'key' | 'jwt' | 'mtls'
 
 /**
- * The outcome of authentication. `reason` is safe to log and to send in a 401: it never holds
- * the credential. `unavailable` marks a failure that is not the caller's (the identity
- * provider's keys could not be fetched): answer 503, not 401.
+ * The outcome of authentication. `keyIndex` (API keys only) is the position of the matching
+ * digest in the caller's `keySha256` list: log it to see when a rotated-out key stops being
+ * used. `reason` is safe to log and to send in a 401: it never holds the credential.
+ * `unavailable` marks a failure that is not the caller's (the identity provider's keys could
+ * not be fetched): answer 503, not 401.
  */
 export type AuthResult =
-  | { ok: true, caller: Caller, via: AuthVia }
+  | { ok: true, caller: Caller, via: AuthVia, keyIndex?: number }
   | { ok: false, reason: string, unavailable?: true }
 
 export interface AuthRequest {
@@ -113,8 +115,8 @@ export class Authenticator {
   close (): void {}
 
   #byKey (key: string): AuthResult {
-    const caller = this.#keys.lookup(key)
-    return caller === undefined ? { ok: false, reason: 'unknown caller key' } : { ok: true, caller, via: 'key' }
+    const m = this.#keys.lookup(key)
+    return m === undefined ? { ok: false, reason: 'unknown caller key' } : { ok: true, caller: m.caller, via: 'key', keyIndex: m.keyIndex }
   }
 
   async #byJwt (token: string): Promise<AuthResult> {

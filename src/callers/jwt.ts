@@ -2,6 +2,7 @@
 import type { Logger } from 'pino'
 import { decodeProtectedHeader, jwtVerify, type CryptoKey, type JWTVerifyGetKey, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose'
 import type { Config } from '../config/load.js'
+import { ConfigError } from '../errors.js'
 import { fileJwks, remoteJwks, type FetchImplementation } from './jwks.js'
 
 /** `auth.jwt` of the config. */
@@ -48,9 +49,14 @@ export interface JwtVerifier {
 
 export function createJwtVerifier (opts: JwtVerifierOptions): JwtVerifier {
   const { jwt, now } = opts
-  const keys: JWTVerifyGetKey = jwt.jwksUrl !== undefined
-    ? remoteJwks({ url: jwt.jwksUrl, fetch: opts.fetch, timeoutMs: opts.jwksTimeoutMs })
-    : fileJwks({ path: jwt.jwksFile ?? '', now, readFile: opts.readFile, recheckMs: opts.jwksFileRecheckMs, log: opts.log })
+  let keys: JWTVerifyGetKey
+  if (jwt.jwksUrl !== undefined && jwt.jwksFile === undefined) {
+    keys = remoteJwks({ url: jwt.jwksUrl, fetch: opts.fetch, timeoutMs: opts.jwksTimeoutMs })
+  } else if (jwt.jwksFile !== undefined && jwt.jwksUrl === undefined) {
+    keys = fileJwks({ path: jwt.jwksFile, now, readFile: opts.readFile, recheckMs: opts.jwksFileRecheckMs, log: opts.log })
+  } else {
+    throw new ConfigError('auth.jwt: needs exactly one of jwksUrl or jwksFile')
+  }
   const claim = jwt.callerClaim
 
   async function verifyWith (token: string, key: JWTVerifyGetKey | CryptoKey) {

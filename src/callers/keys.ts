@@ -24,9 +24,15 @@ export function bearerValue (authorization: string): string | undefined {
   return /^Bearer[ ]+([^ ]+)[ ]*$/i.exec(authorization)?.[1]
 }
 
+export interface KeyMatch {
+  caller: Caller
+  /** Position of the matching digest in the caller's keySha256 list: tells rotated keys apart in logs. */
+  keyIndex: number
+}
+
 export interface KeyTable {
   /** The caller holding this key, or undefined. */
-  lookup: (key: string) => Caller | undefined
+  lookup: (key: string) => KeyMatch | undefined
 }
 
 /**
@@ -36,15 +42,15 @@ export interface KeyTable {
 export function createKeyTable (callers: readonly CallerConfig[], callersByName?: ReadonlyMap<string, Caller>): KeyTable {
   const table = callers.flatMap(c => {
     const caller = callersByName?.get(c.name) ?? toCaller(c)
-    return c.keySha256.map(hex => ({ digest: Buffer.from(hex, 'hex'), caller }))
+    return c.keySha256.map((hex, keyIndex) => ({ digest: Buffer.from(hex, 'hex'), match: { caller, keyIndex } }))
   })
   return {
     lookup (key) {
       const digest = createHash('sha256').update(key).digest()
       // Compare against every digest without stopping early, so timing says nothing of the key.
-      let found: Caller | undefined
+      let found: KeyMatch | undefined
       for (const row of table) {
-        if (timingSafeEqual(row.digest, digest) && found === undefined) found = row.caller
+        if (timingSafeEqual(row.digest, digest) && found === undefined) found = row.match
       }
       return found
     }
@@ -62,7 +68,7 @@ export function createCallerAuth (callers: readonly CallerConfig[]): CallerAuth 
   return {
     authenticate (headers) {
       const key = presentedKey(headers)
-      return key === undefined ? undefined : table.lookup(key)
+      return key === undefined ? undefined : table.lookup(key)?.caller
     }
   }
 }

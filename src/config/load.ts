@@ -57,6 +57,7 @@ export interface Config {
   log: RawConfig['log']
   tokens: RawConfig['tokens']
   auth: RawConfig['auth']
+  tracing: RawConfig['tracing']
   workspaces: WorkspaceConfig[]
   endpoints: EndpointConfig[]
   callers: CallerConfig[]
@@ -186,7 +187,7 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
     throw new ConfigError('auth.jwt: needs exactly one of jwksUrl or jwksFile')
   }
 
-  return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, auth: raw.auth, workspaces, endpoints, callers }
+  return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, auth: raw.auth, tracing: raw.tracing, workspaces, endpoints, callers }
 }
 
 function parseUrl (s: string, field: string): URL {

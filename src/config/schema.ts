@@ -127,12 +127,18 @@ export const CallerSchema = Type.Object({
   limits: Type.Optional(CallerLimitsSchema)
 }, { additionalProperties: false })
 
+export const TracingSchema = Type.Object({
+  /** hop: forward traceparent with a new span id (the gateway is a hop); passthrough: as received. */
+  mode: Type.Union([Type.Literal('hop'), Type.Literal('passthrough')], { default: 'hop' })
+}, { additionalProperties: false, default: {} })
+
 export const ConfigSchema = Type.Object({
   server: ServerSchema,
   admin: AdminSchema,
   log: LogSchema,
   tokens: TokensSchema,
   auth: AuthSchema,
+  tracing: TracingSchema,
   workspaces: Type.Array(WorkspaceSchema, { minItems: 1 }),
   endpoints: Type.Array(EndpointSchema, { minItems: 1 }),
   callers: Type.Array(CallerSchema, { minItems: 1 })

@@ -23,7 +23,8 @@ export class ConcurrencyLimiter {
     return () => {
       if (released) return
       released = true
-      const left = (this.#inFlight.get(name) ?? 1) - 1
+      // Present: this slot is counted in it until released, and it was not released yet.
+      const left = (this.#inFlight.get(name) as number) - 1
       if (left > 0) this.#inFlight.set(name, left)
       else this.#inFlight.delete(name)
     }

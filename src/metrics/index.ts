@@ -11,6 +11,10 @@ export interface MetricsOptions {
   workspaces: readonly string[]
   /** Pool stats per endpoint, read at scrape time rather than on the request path. */
   poolStats?: (endpoint: string) => PoolStats | undefined
+  /** Whether the endpoint's circuit is open (failing fast) right now, read at scrape time. */
+  circuitOpen?: (endpoint: string) => boolean
+  /** Whether every endpoint holds a usable token, read at scrape time (never fetches). */
+  ready?: () => boolean
   /** Export Node's default process metrics (off in unit tests that build many registries). */
   defaultMetrics?: boolean
 }
@@ -77,17 +81,25 @@ export function createMetrics (opts: MetricsOptions) {
     }
   })
 
+  const circuitState = opts.circuitOpen
   const circuitOpen = new Gauge({
-    name: 'routegate_upstream_circuit_open', help: '1 while the endpoint\'s circuit breaker is open (failing fast after repeated connect failures), else 0', labelNames: ['endpoint'] as const, registers
+    name: 'routegate_upstream_circuit_open',
+    help: '1 while the endpoint\'s circuit breaker is open (failing fast after repeated connect failures), else 0',
+    labelNames: ['endpoint'] as const,
+    registers,
+    collect () {
+      for (const endpoint of opts.endpoints) this.set({ endpoint }, circuitState?.(endpoint) === true ? 1 : 0)
+    }
   })
+  const readyState = opts.ready
   const ready = new Gauge({
-    name: 'routegate_ready', help: '1 if the last readiness evaluation (/readyz) found every endpoint ready, else 0', registers
+    name: 'routegate_ready',
+    help: '1 while every endpoint holds a usable token (what /readyz reports, without fetching), else 0',
+    registers,
+    collect () { this.set(readyState?.() === true ? 1 : 0) }
   })
 
-  for (const endpoint of opts.endpoints) {
-    inflight.set({ endpoint }, 0)
-    circuitOpen.set({ endpoint }, 0)
-  }
+  for (const endpoint of opts.endpoints) inflight.set({ endpoint }, 0)
   for (const workspace of opts.workspaces) {
     for (const result of ['success', 'failure'] as const) tokenFetches.inc({ workspace, result }, 0)
   }
@@ -105,8 +117,6 @@ export function createMetrics (opts: MetricsOptions) {
     tokenCache,
     tokenExpiry,
     poolConnections,
-    circuitOpen,
-    ready,
     /** Broker hooks that keep the token metrics current. */
     brokerEvents: {
       fetched (workspace: string, result: 'success' | 'failure', seconds: number) {

@@ -30,6 +30,11 @@ export class CircuitBreaker {
 
   get state (): BreakerState { return this.#state }
 
+  /** Failing fast right now: open and still inside the open period (an idle open circuit lapses). */
+  get failingFast (): boolean {
+    return this.#state === 'open' && this.#now() - this.#openedAt < this.#openMs
+  }
+
   /** Whether a request may go upstream now; in half-open state only one probe at a time. */
   allow (): boolean {
     if (this.#state === 'closed') return true

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 const DROP_UPSTREAM = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te',
   'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'x-api-key', 'cookie',
-  'x-request-id', 'expect', 'http2-settings'
+  'x-request-id', 'expect', 'http2-settings', 'traceparent', 'tracestate'
 ])
 
 const DROP_DOWNSTREAM = new Set([
@@ -21,8 +21,10 @@ function connectionListed (headers: IncomingHttpHeaders | Record<string, unknown
   return new Set(c.split(',').map(s => s.trim().toLowerCase()).filter(s => s !== ''))
 }
 
-/** Headers sent upstream: the caller's end-to-end headers, the scoped token and the request id. */
-export function upstreamHeaders (incoming: IncomingHttpHeaders, token: string, requestId: string): Record<string, string | string[]> {
+export interface TraceHeaders { upstream: string | undefined, tracestate: string | undefined }
+
+/** Headers sent upstream: the caller's end-to-end headers, the scoped token, request id and trace context. */
+export function upstreamHeaders (incoming: IncomingHttpHeaders, token: string, requestId: string, trace?: TraceHeaders): Record<string, string | string[]> {
   const listed = connectionListed(incoming)
   const out: Record<string, string | string[]> = {}
   for (const [name, value] of Object.entries(incoming)) {
@@ -31,6 +33,8 @@ export function upstreamHeaders (incoming: IncomingHttpHeaders, token: string, r
   }
   out.authorization = `Bearer ${token}`
   out['x-request-id'] = requestId
+  if (trace?.upstream !== undefined) out.traceparent = trace.upstream
+  if (trace?.tracestate !== undefined) out.tracestate = trace.tracestate
   return out
 }
 

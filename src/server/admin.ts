@@ -33,7 +33,6 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
       endpoints[name] = await readiness(name)
     }))
     const ready = Object.values(endpoints).every(e => e.ready)
-    deps.metrics.ready.set(ready ? 1 : 0)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', endpoints })
   })
 

@@ -15,6 +15,7 @@ import { dispatch, LimitedBody } from '../proxy/forward.js'
 import { acceptableRequestId, downstreamHeaders, upstreamHeaders } from '../proxy/headers.js'
 import type { CircuitBreaker } from '../proxy/breaker.js'
 import type { Pools } from '../proxy/pools.js'
+import { traceContext, type TraceContext, type TraceMode } from '../proxy/trace.js'
 import type { TokenBroker } from '../tokens/broker.js'
 import { toWireError } from './errors.js'
 
@@ -31,6 +32,7 @@ export interface GatewayDeps {
   bodyLimitBytes: number
   /** Bodies up to this many bytes are buffered so a 401 can be replayed once. */
   replayBufferBytes: number
+  traceMode?: TraceMode
 }
 
 /** Per-request bookkeeping for metrics and the access log. */
@@ -45,6 +47,7 @@ interface RequestState {
   errorCause?: unknown
   inflight: boolean
   replayed?: boolean
+  trace: TraceContext
 }
 
 declare module 'fastify' {
@@ -56,6 +59,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 
 export function buildGateway (deps: GatewayDeps): FastifyInstance {
   const { registry, broker, pools, metrics, callers, breakers, bodyLimitBytes, replayBufferBytes } = deps
+  const traceMode = deps.traceMode ?? 'hop'
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One access-log line per request is written by finish() below, not by fastify.
@@ -76,7 +80,10 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
 
   app.decorateRequest('rg', null as unknown as RequestState)
   app.addHook('onRequest', async (request, reply) => {
-    request.rg = { start: performance.now(), endpoint: UNKNOWN_ENDPOINT, inflight: false }
+    const trace = traceContext(request.headers.traceparent, request.headers.tracestate, traceMode)
+    request.rg = { start: performance.now(), endpoint: UNKNOWN_ENDPOINT, inflight: false, trace }
+    // Every log line of this request carries the trace id.
+    request.log = request.log.child({ traceId: trace.traceId })
     reply.header('x-request-id', request.id)
     reply.raw.once('close', () => { finish(request, reply) })
   })
@@ -185,7 +192,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
       try {
         const res = await dispatch(pools.get(route.origin, route), {
           path: route.path,
-          headers: upstreamHeaders(request.headers, token, request.id),
+          headers: upstreamHeaders(request.headers, token, request.id, request.rg.trace),
           body,
           headersTimeoutMs: route.timeoutMs,
           idleTimeoutMs: route.idleTimeoutMs,

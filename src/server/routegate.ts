@@ -44,9 +44,16 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   const now = opts.now ?? Date.now
   const controlDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })
   const pools = new Pools()
-  // The registry is made after the broker; the pool gauge reads it lazily at scrape time.
+  // Registry, broker and breakers are made after the metrics; gauges read them at scrape time.
   let registry: Registry | undefined
+  let broker: TokenBroker | undefined
+  const breakers = new Map<string, CircuitBreaker>()
   const metrics = createMetrics({
+    circuitOpen: (name) => breakers.get(name)?.failingFast === true,
+    ready: () => registry?.names().every(name => {
+      const route = registry?.peek(name)
+      return route !== undefined && broker?.status(route.token.key).state !== 'none'
+    }) === true,
     endpoints: config.endpoints.map(e => e.name),
     workspaces: config.workspaces.map(w => w.name),
     poolStats: (name) => {
@@ -55,7 +62,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     },
     defaultMetrics: opts.defaultMetrics ?? true
   })
-  const broker = new TokenBroker({
+  broker = new TokenBroker({
     logger: logger.child({ component: 'tokens' }),
     now,
     random: opts.random,
@@ -66,15 +73,14 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     events: metrics.brokerEvents
   })
   registry = createRegistry(config, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
-  const breakers = new Map(config.endpoints.map(e => [e.name, new CircuitBreaker({
-    failures: e.breakerFailures,
-    openMs: e.breakerOpenMs,
-    now,
-    onChange: (state) => {
-      metrics.circuitOpen.set({ endpoint: e.name }, state === 'closed' ? 0 : 1)
-      logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`)
-    }
-  })]))
+  for (const e of config.endpoints) {
+    breakers.set(e.name, new CircuitBreaker({
+      failures: e.breakerFailures,
+      openMs: e.breakerOpenMs,
+      now,
+      onChange: (state) => { logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`) }
+    }))
+  }
   const gateway = buildGateway({
     logger,
     registry,
@@ -84,7 +90,8 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     callers: createCallerAuth(config.callers),
     breakers,
     bodyLimitBytes: Math.max(config.server.bodyLimitBytes, ...config.endpoints.map(e => e.bodyLimitBytes)),
-    replayBufferBytes: config.server.replayBufferBytes
+    replayBufferBytes: config.server.replayBufferBytes,
+    traceMode: config.tracing.mode
   })
   const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs })
 

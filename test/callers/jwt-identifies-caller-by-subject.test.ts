@@ -46,3 +46,10 @@ t.test('a subject naming two callers is a start-up error', async t => {
   // Without auth.jwt, jwtSubjects mean nothing and are not checked.
   t.doesNotThrow(() => createAuthenticator({ callers: [callerConfig({ name: 'a', jwtSubjects: ['b'] }), callerConfig({ name: 'b' })] }))
 })
+
+t.test('auth.jwt needs exactly one key source', async t => {
+  for (const jwt of [jwtConfig(), jwtConfig({ jwksUrl: 'http://127.0.0.1:9/jwks', jwksFile: '/keys.json' })]) {
+    t.throws(() => createAuthenticator({ callers: [callerConfig({ name: 'a' })], jwt }),
+      { code: 'ROUTEGATE_ERR_CONFIG', message: 'auth.jwt: needs exactly one of jwksUrl or jwksFile' })
+  }
+})

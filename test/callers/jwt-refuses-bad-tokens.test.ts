@@ -25,6 +25,7 @@ t.test('each way a token can be wrong is refused with its own reason, never echo
     ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`],
     ['HS256 keyed with the public key', await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'k1' })
       .sign(new TextEncoder().encode(await exportSPKI(key.publicKey)))],
+    ['odd alg', `${b64({ alg: 'RS256 ', kid: 'k1' })}.${b64(claims)}.c2ln`],
     ['unknown subject', await sign(key, { sub: 'mallory' })],
     ['no subject', await sign(key, {})],
     ['garbage payload', await signRaw(key, 'not json')],
@@ -50,6 +51,7 @@ t.test('each way a token can be wrong is refused with its own reason, never echo
     'signed by an unknown key': 'token signed by an unknown key',
     'alg none': "token algorithm 'none' not allowed",
     'HS256 keyed with the public key': "token algorithm 'HS256' not allowed",
+    'odd alg': "token algorithm '?' not allowed",
     'unknown subject': "token subject 'mallory' is not a configured caller",
     'no subject': "token has no 'sub' claim",
     'garbage payload': 'token malformed',

@@ -22,9 +22,10 @@ t.test('Bearer and X-Api-Key both carry the key', async t => {
 
 t.test('two keys of one caller are both valid (rotation)', async t => {
   const auth = createAuthenticator({ callers })
-  for (const key of [OLD, NEW]) {
+  for (const [i, key] of [OLD, NEW].entries()) {
     const r = await auth.authenticate({ headers: { authorization: `Bearer ${key}` } })
     t.ok(r.ok && r.caller.name === 'checkout', key)
+    t.match(r, { keyIndex: i }, 'which of the two keys, for the access log')
     // One Caller object per name, whatever the key.
     if (r.ok) t.same([...r.caller.endpoints], ['fraud'])
   }
@@ -51,6 +52,9 @@ t.test('unknown keys, empty values and other schemes are refused with a reason',
     [{ authorization: 'Bearer ' }, 'Authorization header must be "Bearer <credential>"'],
     [{ authorization: `Basic ${Buffer.from(`u:${OLD}`).toString('base64')}` }, 'Authorization header must be "Bearer <credential>"'],
     [{ authorization: `Bearer ${OLD} extra` }, 'Authorization header must be "Bearer <credential>"'],
+    // Dotted values that are not JWTs (no JSON header, no alg) are keys.
+    [{ authorization: 'Bearer bm9wZQ.e30.c2ln' }, 'unknown caller key'],
+    [{ authorization: 'Bearer e30.e30.c2ln' }, 'unknown caller key'],
     // Authorization decides alone: a good X-Api-Key does not rescue a bad bearer.
     [{ authorization: 'Bearer rgk_nope', 'x-api-key': OLD }, 'unknown caller key']
   ]

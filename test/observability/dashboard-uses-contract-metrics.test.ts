@@ -27,6 +27,8 @@ t.test('the metric-name extractor finds metrics and nothing else', async t => {
   t.equal(isAllowedMetric('routegate_overhead_seconds_bucket'), true)
   t.equal(isAllowedMetric('up'), false)
   t.equal(isAllowedMetric('process_cpu_seconds_total'), true)
+  t.equal(isAllowedMetric('nodejs_gc_duration_seconds_bucket'), true)
+  t.equal(isAllowedMetric('nodejs_eventloop_lag_p999_seconds'), false, 'Node metrics must exist too')
 })
 
 t.test('the dashboard is a Grafana dashboard on a ${datasource} Prometheus variable', async t => {

@@ -132,6 +132,9 @@ t.test('Prometheus scrapes the gateway\'s contract metrics with exact request co
   t.same(new Set(pool.map(r => r.metric.state)), new Set(['connected', 'free', 'pending', 'running']), 'one series per pool state')
   t.same(new Set(pool.map(r => r.metric.endpoint)), new Set(['fraud-model', 'feed-ads']))
 
+  const circuits = await query('routegate_upstream_circuit_open')
+  t.same(Object.fromEntries(circuits.map(r => [r.metric.endpoint, Number(r.value[1])])), { 'fraud-model': 0, 'feed-ads': 0 }, 'every circuit reported closed')
+
   // The real alert rules load and evaluate on the gateway's series without error.
   const rules = await until(10_000, async () => {
     const res = await request(`${promUrl}/api/v1/rules?type=alert`)

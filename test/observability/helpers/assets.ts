@@ -76,17 +76,19 @@ export function variableMetricNames (query: string): Set<string> {
 }
 
 const CONTRACT: ReadonlySet<string> = new Set(METRIC_NAMES)
-// The contract's histograms, as src/metrics registers them.
-const HISTOGRAMS: ReadonlySet<string> = new Set(createMetrics({ endpoints: [], workspaces: [], defaultMetrics: false })
-  .registry.getMetricsAsArray().filter(m => String(m.type) === 'histogram').map(m => m.name))
+// Every metric src/metrics registers, Node's default process metrics included, by type.
+const REGISTERED = createMetrics({ endpoints: [], workspaces: [], defaultMetrics: true }).registry.getMetricsAsArray()
+const HISTOGRAMS: ReadonlySet<string> = new Set(REGISTERED.filter(m => String(m.type) === 'histogram').map(m => m.name))
+const NODE_DEFAULTS: ReadonlySet<string> = new Set(REGISTERED.map(m => m.name).filter(n => /^(?:nodejs|process)_/.test(n)))
 
-/** The contract metric a series name belongs to: histogram `_bucket`/`_sum`/`_count` series map to their histogram. */
+/** The metric a series name belongs to: histogram `_bucket`/`_sum`/`_count` series map to their histogram. */
 export function baseMetric (name: string): string {
   const m = /^(.*)_(?:bucket|sum|count)$/.exec(name)
   return m?.[1] !== undefined && HISTOGRAMS.has(m[1]) ? m[1] : name
 }
 
-/** A routegate contract metric (README "Metrics"), or one of Node's default process metrics. */
+/** A routegate contract metric (README "Metrics"), or one of Node's default process metrics (`nodejs_*`, `process_*`) as prom-client exports them. */
 export function isAllowedMetric (name: string): boolean {
-  return CONTRACT.has(baseMetric(name)) || /^(?:nodejs|process)_/.test(name)
+  const base = baseMetric(name)
+  return CONTRACT.has(base) || NODE_DEFAULTS.has(base)
 }
