@@ -10,6 +10,7 @@ export const EndpointNotFound = createError('ENDPOINT_NOT_FOUND', '%s', 404)
 export const MethodNotAllowed = createError('METHOD_NOT_ALLOWED', '%s', 405)
 export const PayloadTooLarge = createError('PAYLOAD_TOO_LARGE', '%s', 413)
 export const UnsupportedMediaType = createError('UNSUPPORTED_MEDIA_TYPE', '%s', 415)
+export const HeadersTooLarge = createError('HEADERS_TOO_LARGE', '%s', 431)
 export const RequestLimitExceeded = createError('REQUEST_LIMIT_EXCEEDED', '%s', 429)
 export const UpstreamUnavailable = createError('UPSTREAM_UNAVAILABLE', '%s', 502)
 export const TokenUnavailable = createError('TOKEN_UNAVAILABLE', '%s', 503)
@@ -26,7 +27,7 @@ export const TokenEndpointError = createError('ROUTEGATE_ERR_TOKEN_ENDPOINT', '%
 /** Codes the gateway answers with; anything else becomes INTERNAL_ERROR on the wire. */
 export const WIRE_CODES: ReadonlySet<string> = new Set([
   'BAD_REQUEST', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'ENDPOINT_NOT_FOUND', 'METHOD_NOT_ALLOWED',
-  'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'REQUEST_LIMIT_EXCEEDED', 'UPSTREAM_UNAVAILABLE',
+  'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'HEADERS_TOO_LARGE', 'REQUEST_TIMEOUT', 'REQUEST_LIMIT_EXCEEDED', 'UPSTREAM_UNAVAILABLE',
   'TOKEN_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'ENDPOINT_NOT_READY', 'UPSTREAM_TIMEOUT', 'INTERNAL_ERROR'
 ])
 

@@ -3,7 +3,6 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { CallerConfig } from '../config/load.js'
 import { toCaller, type Caller } from './caller.js'
-import { authorize } from './authorize.js'
 
 export type { Caller } from './caller.js'
 
@@ -55,25 +54,4 @@ export function createKeyTable (callers: readonly CallerConfig[], callersByName?
       return found
     }
   }
-}
-
-export interface CallerAuth {
-  /** The caller whose key these headers carry, or undefined for none or an unknown key. */
-  authenticate: (headers: IncomingHttpHeaders) => Caller | undefined
-}
-
-/** Key-only authentication, as the gateway used it before createAuthenticator (identity.ts). */
-export function createCallerAuth (callers: readonly CallerConfig[]): CallerAuth {
-  const table = createKeyTable(callers)
-  return {
-    authenticate (headers) {
-      const key = presentedKey(headers)
-      return key === undefined ? undefined : table.lookup(key)?.caller
-    }
-  }
-}
-
-/** Endpoint check only; authorize() (authorize.ts) checks the action too. */
-export function mayUse (caller: Caller, endpoint: string): boolean {
-  return authorize(caller, endpoint).ok
 }

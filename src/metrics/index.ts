@@ -117,6 +117,8 @@ export function createMetrics (opts: MetricsOptions) {
     tokenCache,
     tokenExpiry,
     poolConnections,
+    circuitOpen,
+    ready,
     /** Broker hooks that keep the token metrics current. */
     brokerEvents: {
       fetched (workspace: string, result: 'success' | 'failure', seconds: number) {

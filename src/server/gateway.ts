@@ -1,15 +1,21 @@
 // The gateway listener's fastify app: authenticate, route, authorise, attach a scoped token and
 // stream the invocation through the endpoint's pool. Built from explicit deps; never listens.
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import type { CallerAuth } from '../callers/keys.js'
-import { mayUse } from '../callers/keys.js'
+import { authorize } from '../callers/authorize.js'
+import type { Authenticator } from '../callers/identity.js'
+import type { ConcurrencyLimiter } from '../limits/concurrency.js'
+import type { OverloadGuard } from '../limits/overload.js'
+import type { RateLimiter } from '../limits/rate.js'
 import type { Dispatcher } from 'undici'
 import type { EndpointConfig } from '../config/load.js'
 import type { Registry, Route } from '../endpoints/registry.js'
-import { BadRequest, EndpointNotFound, MethodNotAllowed, PayloadTooLarge, PermissionDenied, Unauthenticated, UpstreamUnavailable } from '../errors.js'
+import {
+  BadRequest, EndpointNotFound, HeadersTooLarge, MethodNotAllowed, PayloadTooLarge, PermissionDenied, RequestLimitExceeded,
+  ServiceUnavailable, Unauthenticated, UpstreamUnavailable
+} from '../errors.js'
 import { UNKNOWN_ENDPOINT, type Metrics } from '../metrics/index.js'
 import { dispatch, LimitedBody } from '../proxy/forward.js'
 import { acceptableRequestId, downstreamHeaders, upstreamHeaders } from '../proxy/headers.js'
@@ -25,7 +31,11 @@ export interface GatewayDeps {
   broker: TokenBroker
   pools: Pools
   metrics: Metrics
-  callers: CallerAuth
+  authenticator: Authenticator
+  rate: RateLimiter
+  concurrency: ConcurrencyLimiter
+  /** Sheds load (503 before any work) while the event loop lags. */
+  overload?: OverloadGuard
   /** One breaker per configured endpoint name. */
   breakers: ReadonlyMap<string, CircuitBreaker>
   /** Largest body of any endpoint (fastify's own limit); endpoints may set lower ones. */
@@ -33,6 +43,10 @@ export interface GatewayDeps {
   /** Bodies up to this many bytes are buffered so a 401 can be replayed once. */
   replayBufferBytes: number
   traceMode?: TraceMode
+  /** Slow-client and header limits (server.* in the config). */
+  limits?: { headersTimeoutMs: number, requestTimeoutMs: number, maxHeaderBytes: number, maxHeaderCount: number }
+  /** TLS options for the listener (mTLS when ca/requestCert are set). */
+  https?: { cert: Buffer, key: Buffer, ca?: Buffer, requestCert: boolean, rejectUnauthorized: boolean }
 }
 
 /** Per-request bookkeeping for metrics and the access log. */
@@ -48,6 +62,8 @@ interface RequestState {
   inflight: boolean
   replayed?: boolean
   trace: TraceContext
+  via?: string
+  keyIndex?: number | undefined
 }
 
 declare module 'fastify' {
@@ -58,8 +74,9 @@ const INVOCATIONS = '/serving-endpoints/:name/invocations'
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 
 export function buildGateway (deps: GatewayDeps): FastifyInstance {
-  const { registry, broker, pools, metrics, callers, breakers, bodyLimitBytes, replayBufferBytes } = deps
+  const { registry, broker, pools, metrics, authenticator, rate, concurrency, breakers, bodyLimitBytes, replayBufferBytes } = deps
   const traceMode = deps.traceMode ?? 'hop'
+  const limits = deps.limits ?? { headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, maxHeaderBytes: 16 * 1024, maxHeaderCount: 100 }
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One access-log line per request is written by finish() below, not by fastify.
@@ -71,8 +88,30 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     },
     bodyLimit: bodyLimitBytes,
     forceCloseConnections: 'idle',
-    return503OnClosing: true
+    return503OnClosing: true,
+    requestTimeout: limits.requestTimeoutMs,
+    http: { maxHeaderSize: limits.maxHeaderBytes },
+    ...(deps.https === undefined ? {} : { https: deps.https }),
+    // Requests that never reach a route (bad framing, huge headers, too slow): answer in the
+    // contract's JSON shape, count and log them once.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const [status, code, message] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'HEADERS_TOO_LARGE', `request headers exceed ${limits.maxHeaderBytes} bytes`]
+          : [400, 'BAD_REQUEST', 'malformed HTTP request']
+      metrics.requests.inc({ endpoint: UNKNOWN_ENDPOINT, code: String(status) })
+      deps.logger.info({ status, error_code: code, parseError: err.code }, 'client error')
+      const body = JSON.stringify({ error_code: code, message })
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+      }
+      socket.destroySoon()
+    }
   })
+  app.server.headersTimeout = limits.headersTimeoutMs
+  app.server.maxHeadersCount = limits.maxHeaderCount + 1
 
   // Bodies are streamed upstream untouched: no parser reads them.
   app.removeAllContentTypeParsers()
@@ -86,6 +125,12 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     request.log = request.log.child({ traceId: trace.traceId })
     reply.header('x-request-id', request.id)
     reply.raw.once('close', () => { finish(request, reply) })
+    // Shed load before any work (no JWT check, no token, no upstream) while the process lags.
+    if (deps.overload?.overloaded() === true) {
+      throw Object.assign(new ServiceUnavailable('gateway overloaded, try again shortly'), { headers: { 'retry-after': '1' } })
+    }
+    // Node keeps only maxHeadersCount fields; one more than allowed means the caller sent too many.
+    if (request.raw.rawHeaders.length / 2 > limits.maxHeaderCount) throw new HeadersTooLarge(`more than ${limits.maxHeaderCount} header fields`)
   })
 
   app.setErrorHandler(async (err, request, reply) => {
@@ -101,16 +146,37 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   })
 
   app.post<{ Params: { name: string } }>(INVOCATIONS, async (request, reply) => {
-    const caller = callers.authenticate(request.headers)
-    if (caller === undefined) throw new Unauthenticated('missing or unknown caller credentials')
+    const auth = await authenticator.authenticate({ headers: request.headers, socket: request.raw.socket })
+    if (!auth.ok) {
+      if (auth.unavailable === true) {
+        throw Object.assign(new ServiceUnavailable(`cannot verify caller credentials: ${auth.reason}`), { headers: { 'retry-after': '5' } })
+      }
+      throw Object.assign(new Unauthenticated(auth.reason), { headers: { 'www-authenticate': 'Bearer' } })
+    }
+    const caller = auth.caller
     request.rg.caller = caller.name
+    request.rg.via = auth.via
+    request.rg.keyIndex = auth.keyIndex
+    const limited = caller.limits === undefined ? undefined : rate.take(caller.name, caller.limits)
+    if (limited !== undefined && !limited.ok) {
+      throw Object.assign(new RequestLimitExceeded(`caller '${caller.name}' is over its request rate`), { headers: { 'retry-after': String(limited.retryAfterSeconds) } })
+    }
     const name = request.params.name
     const endpoint = registry.endpoint(name)
     if (endpoint === undefined) throw new EndpointNotFound(SAFE_NAME.test(name) ? `no endpoint named '${name}'` : 'no such endpoint')
     request.rg.endpoint = endpoint.name
     request.rg.inflight = true
     metrics.inflight.inc({ endpoint: endpoint.name })
-    if (!mayUse(caller, endpoint.name)) throw new PermissionDenied(`caller '${caller.name}' may not use endpoint '${endpoint.name}'`)
+    const allowed = authorize(caller, endpoint.name, endpoint.action)
+    if (!allowed.ok) throw new PermissionDenied(allowed.message)
+    if (caller.limits?.maxConcurrent !== undefined) {
+      const release = concurrency.acquire(caller.name, caller.limits.maxConcurrent)
+      if (release === undefined) {
+        throw Object.assign(new RequestLimitExceeded(`caller '${caller.name}' has ${caller.limits.maxConcurrent} requests in progress already`), { headers: { 'retry-after': '1' } })
+      }
+      // Freed when the response finishes or the caller goes away, whichever comes first.
+      reply.raw.once('close', release)
+    }
     return await proxy(request, reply, endpoint)
   })
 
@@ -227,6 +293,8 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
       method: request.method,
       endpoint: rg.endpoint,
       caller: rg.caller,
+      via: rg.via,
+      keyIndex: rg.keyIndex,
       status: code,
       durationMs: round(seconds * 1000),
       upstreamMs: rg.upstreamMs === undefined ? undefined : round(rg.upstreamMs),

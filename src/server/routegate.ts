@@ -2,7 +2,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Agent } from 'undici'
-import { createCallerAuth } from '../callers/keys.js'
+import { createAuthenticator } from '../callers/identity.js'
+import { createConcurrencyLimiter } from '../limits/concurrency.js'
+import { createOverloadGuard } from '../limits/overload.js'
+import { createRateLimiter } from '../limits/rate.js'
 import type { Config } from '../config/load.js'
 import { createRegistry, type Registry } from '../endpoints/registry.js'
 import { createMetrics, type Metrics } from '../metrics/index.js'
@@ -11,7 +14,8 @@ import { Pools } from '../proxy/pools.js'
 import { TokenBroker } from '../tokens/broker.js'
 import type { BackoffPolicy } from '../tokens/policy.js'
 import { buildAdmin } from './admin.js'
-import { buildGateway } from './gateway.js'
+import { buildGateway, type GatewayDeps } from './gateway.js'
+import { readFileSync } from 'node:fs'
 
 export interface RoutegateOptions {
   config: Config
@@ -45,24 +49,23 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   const controlDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })
   const pools = new Pools()
   // Registry, broker and breakers are made after the metrics; gauges read them at scrape time.
-  let registry: Registry | undefined
-  let broker: TokenBroker | undefined
+  const late: { registry?: Registry, broker?: TokenBroker } = {}
   const breakers = new Map<string, CircuitBreaker>()
   const metrics = createMetrics({
     circuitOpen: (name) => breakers.get(name)?.failingFast === true,
-    ready: () => registry?.names().every(name => {
-      const route = registry?.peek(name)
-      return route !== undefined && broker?.status(route.token.key).state !== 'none'
+    ready: () => late.registry?.names().every(name => {
+      const route = late.registry?.peek(name)
+      return route !== undefined && late.broker?.status(route.token.key).state !== 'none'
     }) === true,
     endpoints: config.endpoints.map(e => e.name),
     workspaces: config.workspaces.map(w => w.name),
     poolStats: (name) => {
-      const route = registry?.peek(name)
+      const route = late.registry?.peek(name)
       return route === undefined ? undefined : pools.stats(route.origin)
     },
     defaultMetrics: opts.defaultMetrics ?? true
   })
-  broker = new TokenBroker({
+  const broker = new TokenBroker({
     logger: logger.child({ component: 'tokens' }),
     now,
     random: opts.random,
@@ -72,7 +75,9 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     backoff: opts.backoff,
     events: metrics.brokerEvents
   })
-  registry = createRegistry(config, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
+  const registry = createRegistry(config, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
+  late.registry = registry
+  late.broker = broker
   for (const e of config.endpoints) {
     breakers.set(e.name, new CircuitBreaker({
       failures: e.breakerFailures,
@@ -81,17 +86,24 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       onChange: (state) => { logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`) }
     }))
   }
+  const authenticator = createAuthenticator({ callers: config.callers, jwt: config.auth.jwt, now, log: logger })
+  const overload = config.server.maxEventLoopDelayMs > 0 ? createOverloadGuard({ maxEventLoopDelayMs: config.server.maxEventLoopDelayMs }) : undefined
   const gateway = buildGateway({
     logger,
     registry,
     broker,
     pools,
     metrics,
-    callers: createCallerAuth(config.callers),
+    authenticator,
+    rate: createRateLimiter(),
+    concurrency: createConcurrencyLimiter(),
+    overload,
     breakers,
     bodyLimitBytes: Math.max(config.server.bodyLimitBytes, ...config.endpoints.map(e => e.bodyLimitBytes)),
     replayBufferBytes: config.server.replayBufferBytes,
-    traceMode: config.tracing.mode
+    traceMode: config.tracing.mode,
+    limits: config.server,
+    https: tlsOptions(config)
   })
   const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs })
 
@@ -103,15 +115,14 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     metrics,
     pools,
     warm () {
-      const reg = registry as Registry
-      for (const name of reg.names()) reg.resolve(name).then(route => broker.get(route.token)).catch(() => {})
+      for (const name of registry.names()) registry.resolve(name).then(route => broker.get(route.token)).catch(() => {})
     },
     async listen (addr = {}) {
       const g = addr.gateway ?? config.server
       const a = addr.admin ?? config.admin
       await gateway.listen({ host: g.host, port: g.port })
       await admin.listen({ host: a.host, port: a.port })
-      return { gatewayUrl: baseUrl(gateway, g.host), adminUrl: baseUrl(admin, a.host) }
+      return { gatewayUrl: baseUrl(gateway, g.host, config.server.tls !== undefined), adminUrl: baseUrl(admin, a.host) }
     },
     async close () {
       await gateway.close()
@@ -119,13 +130,28 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       broker.close()
       await pools.close()
       await controlDispatcher.close()
+      authenticator.close()
+      overload?.close()
     }
   }
 }
 
-function baseUrl (app: FastifyInstance, host: string): string {
+/** The listener's TLS options from server.tls; client certificates are requested for mTLS. */
+function tlsOptions (config: Config): GatewayDeps['https'] {
+  const tls = config.server.tls
+  if (tls === undefined) return undefined
+  return {
+    cert: readFileSync(tls.certFile),
+    key: readFileSync(tls.keyFile),
+    ...(tls.clientCaFile === undefined ? {} : { ca: readFileSync(tls.clientCaFile) }),
+    requestCert: tls.clientCaFile !== undefined,
+    rejectUnauthorized: tls.clientCaFile !== undefined && tls.requireClientCert
+  }
+}
+
+function baseUrl (app: FastifyInstance, host: string, tls = false): string {
   const addr = app.server.address()
   const port = typeof addr === 'object' && addr !== null ? addr.port : 0
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
-  return `http://${shown}:${port}`
+  return `${tls ? 'https' : 'http'}://${shown}:${port}`
 }

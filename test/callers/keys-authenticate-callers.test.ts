@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createAuthenticator } from '../../src/callers/identity.js'
-import { createCallerAuth, mayUse, presentedKey, sha256Hex } from '../../src/callers/keys.js'
+import { sha256Hex } from '../../src/callers/keys.js'
 import { callerConfig } from './helpers/idp.js'
 
 const OLD = 'rgk_old-key'
@@ -70,15 +70,4 @@ t.test('a JWT-shaped value without auth.jwt is still tried as a key', async t =>
   t.match(await auth.authenticate({ headers: { authorization: `Bearer ${jwtShaped}` } }), { ok: true, caller: { name: 'odd' } })
   t.same(await auth.authenticate({ headers: { authorization: 'Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln' } }),
     { ok: false, reason: 'JWT credentials are not accepted (auth.jwt is not configured)' })
-})
-
-t.test('createCallerAuth and mayUse keep the key-only API working', async t => {
-  const auth = createCallerAuth(callers)
-  const caller = auth.authenticate({ authorization: `Bearer ${NEW}` })
-  t.equal(caller?.name, 'checkout')
-  t.equal(auth.authenticate({ 'x-api-key': 'nope' }), undefined)
-  t.equal(auth.authenticate({}), undefined)
-  t.equal(mayUse(caller!, 'fraud'), true)
-  t.equal(mayUse(caller!, 'ads'), false)
-  t.equal(presentedKey({ authorization: 'Token x', 'x-api-key': OLD }), undefined)
 })

@@ -1,5 +1,8 @@
 // Test fixture: the emulator plus a real routegate on 127.0.0.1, with captured log lines.
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { startEmulator, type RunningEmulator, type EmulatorOptions } from '../../src/emulator/index.js'
 import { sha256Hex } from '../../src/callers/keys.js'
@@ -71,7 +74,20 @@ export interface Stack {
 export async function startStack (t: Teardown, opts: StackOptions = {}): Promise<Stack> {
   const clock = opts.now === undefined ? {} : { now: opts.now }
   const emu = await startEmulator({ endpoints: [{ name: 'fraud-model' }, { name: 'feed-ads' }], ...clock, ...opts.emulator })
-  t.teardown(() => emu.close())
+  // One teardown, in order: record what the run showed the world, then close gateway and emulator.
+  let rg: Routegate | undefined
+  let adminUrl = ''
+  const outputs: string[] = []
+  t.teardown(async () => {
+    if (rg !== undefined) {
+      for (const path of ['/metrics', '/readyz']) {
+        outputs.push(await request(`${adminUrl}${path}`).then(r => r.body.text(), () => ''))
+      }
+      recordForLeakScan(emu, doc, [...logs.lines, ...outputs])
+      await rg.close()
+    }
+    await emu.close()
+  })
   const principal = emu.principals[0]
   if (principal === undefined) throw new Error('no principal')
   const doc: ConfigDoc = {
@@ -89,9 +105,10 @@ export async function startStack (t: Teardown, opts: StackOptions = {}): Promise
   opts.config?.(doc, emu)
   const config = parseConfig(doc, { env: {} })
   const logs = captureLogs()
-  const rg = createRoutegate({ config, logger: createLogger({ level: String(doc.log.level ?? 'info'), destination: logs.stream }), defaultMetrics: false, ...clock, ...opts.routegate })
-  const { gatewayUrl, adminUrl } = await rg.listen()
-  t.teardown(() => rg.close())
+  rg = createRoutegate({ config, logger: createLogger({ level: String(doc.log.level ?? 'info'), destination: logs.stream }), defaultMetrics: false, ...clock, ...opts.routegate })
+  const urls = await rg.listen()
+  const gatewayUrl = urls.gatewayUrl
+  adminUrl = urls.adminUrl
   return {
     emu,
     rg,
@@ -106,9 +123,25 @@ export async function startStack (t: Teardown, opts: StackOptions = {}): Promise
         body: typeof body === 'string' ? body : JSON.stringify(body)
       })
       const text = await res.body.text()
+      outputs.push(text, JSON.stringify(res.headers))
       return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) }
     }
   }
+}
+
+/** Where every stack leaves its secrets and outputs for test/leak-scan.mjs, run after the suite. */
+export const LEAK_SCAN_DIR = fileURLToPath(new URL('../../.leak-scan/', import.meta.url))
+
+function recordForLeakScan (emu: RunningEmulator, doc: ConfigDoc, outputs: string[]): void {
+  const secrets = new Set<string>([CALLER_KEY, OTHER_KEY])
+  for (const p of emu.principals) secrets.add(p.clientSecret)
+  for (const w of doc.workspaces) if (typeof w.clientSecret === 'string' && !w.clientSecret.startsWith('${')) secrets.add(w.clientSecret)
+  for (const h of emu.stats().invocationHeaders) {
+    const token = String(h.authorization ?? '').replace(/^Bearer /, '')
+    if (token.length > 20) secrets.add(token)
+  }
+  mkdirSync(LEAK_SCAN_DIR, { recursive: true })
+  writeFileSync(`${LEAK_SCAN_DIR}/${randomUUID()}.json`, JSON.stringify({ test: process.argv[1], secrets: [...secrets], outputs }))
 }
 
 export function sleep (ms: number): Promise<void> {
