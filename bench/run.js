@@ -32,7 +32,7 @@ writeFileSync(configPath, JSON.stringify({
 }))
 
 // The gateway logs one access line per request, as in production; its stdout is drained here.
-const gw = spawn(process.execPath, ['dist/cli/index.js', '--config', configPath], { stdio: ['ignore', 'pipe', 'inherit'] })
+const gw = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/cli/index.js', '--config', configPath], { stdio: ['ignore', 'pipe', 'inherit'] })
 gw.stdout.resume()
 const urls = { gateway: `http://127.0.0.1:${gwPort}`, admin: `http://127.0.0.1:${adminPort}` }
 for (let i = 0; ; i++) {

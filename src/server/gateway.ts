@@ -21,7 +21,7 @@ import { dispatch, LimitedBody } from '../proxy/forward.js'
 import { acceptableRequestId, downstreamHeaders, upstreamHeaders } from '../proxy/headers.js'
 import type { CircuitBreaker } from '../proxy/breaker.js'
 import type { Pools } from '../proxy/pools.js'
-import { traceContext, type TraceContext, type TraceMode } from '../proxy/trace.js'
+import { createIdSource, traceContext, type TraceContext, type TraceMode } from '../proxy/trace.js'
 import type { TokenBroker } from '../tokens/broker.js'
 import { toWireError } from './errors.js'
 
@@ -76,6 +76,7 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 export function buildGateway (deps: GatewayDeps): FastifyInstance {
   const { registry, broker, pools, metrics, authenticator, rate, concurrency, breakers, bodyLimitBytes, replayBufferBytes } = deps
   const traceMode = deps.traceMode ?? 'hop'
+  const ids = createIdSource()
   const limits = deps.limits ?? { headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, maxHeaderBytes: 16 * 1024, maxHeaderCount: 100 }
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -119,7 +120,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
 
   app.decorateRequest('rg', null as unknown as RequestState)
   app.addHook('onRequest', async (request, reply) => {
-    const trace = traceContext(request.headers.traceparent, request.headers.tracestate, traceMode)
+    const trace = traceContext(request.headers.traceparent, request.headers.tracestate, traceMode, ids)
     request.rg = { start: performance.now(), endpoint: UNKNOWN_ENDPOINT, inflight: false, trace }
     // Every log line of this request carries the trace id.
     request.log = request.log.child({ traceId: trace.traceId })

@@ -1,19 +1,10 @@
 import t from 'tap'
-import * as net from 'node:net'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
-import { startStack, CALLER_KEY, OTHER_KEY } from '../helpers/stack.js'
-
-async function closedPort (): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const port = (srv.address() as net.AddressInfo).port
-  await new Promise(resolve => srv.close(resolve))
-  return port
-}
+import { startStack, CALLER_KEY, OTHER_KEY, freePort } from '../helpers/stack.js'
 
 t.test('gateway errors carry the contract status and error_code', async t => {
-  const dead = await closedPort()
+  const dead = await freePort()
   const s = await startStack(t, {
     config: (doc) => {
       doc.server.bodyLimitBytes = 1024

@@ -1,17 +1,8 @@
 import t from 'tap'
 import * as http from 'node:http'
-import * as net from 'node:net'
 import { PassThrough } from 'node:stream'
 import { request } from 'undici'
-import { startStack, CALLER_KEY, sleep } from '../helpers/stack.js'
-
-async function freePort (): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const port = (srv.address() as net.AddressInfo).port
-  await new Promise(resolve => srv.close(resolve))
-  return port
-}
+import { startStack, CALLER_KEY, sleep, freePort } from '../helpers/stack.js'
 
 t.test('a reset after the request was sent is not retried: one attempt, 502', async t => {
   const s = await startStack(t)

@@ -1,5 +1,6 @@
 // Test fixture: the emulator plus a real routegate on 127.0.0.1, with captured log lines.
 import { randomUUID } from 'node:crypto'
+import { createServer, type AddressInfo } from 'node:net'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -75,16 +76,15 @@ export async function startStack (t: Teardown, opts: StackOptions = {}): Promise
   const clock = opts.now === undefined ? {} : { now: opts.now }
   const emu = await startEmulator({ endpoints: [{ name: 'fraud-model' }, { name: 'feed-ads' }], ...clock, ...opts.emulator })
   // One teardown, in order: record what the run showed the world, then close gateway and emulator.
-  let rg: Routegate | undefined
-  let adminUrl = ''
+  const live: { rg?: Routegate, adminUrl?: string } = {}
   const outputs: string[] = []
   t.teardown(async () => {
-    if (rg !== undefined) {
+    if (live.rg !== undefined) {
       for (const path of ['/metrics', '/readyz']) {
-        outputs.push(await request(`${adminUrl}${path}`).then(r => r.body.text(), () => ''))
+        outputs.push(await request(`${live.adminUrl}${path}`).then(r => r.body.text(), () => ''))
       }
       recordForLeakScan(emu, doc, [...logs.lines, ...outputs])
-      await rg.close()
+      await live.rg.close()
     }
     await emu.close()
   })
@@ -105,10 +105,10 @@ export async function startStack (t: Teardown, opts: StackOptions = {}): Promise
   opts.config?.(doc, emu)
   const config = parseConfig(doc, { env: {} })
   const logs = captureLogs()
-  rg = createRoutegate({ config, logger: createLogger({ level: String(doc.log.level ?? 'info'), destination: logs.stream }), defaultMetrics: false, ...clock, ...opts.routegate })
-  const urls = await rg.listen()
-  const gatewayUrl = urls.gatewayUrl
-  adminUrl = urls.adminUrl
+  const rg = createRoutegate({ config, logger: createLogger({ level: String(doc.log.level ?? 'info'), destination: logs.stream }), defaultMetrics: false, ...clock, ...opts.routegate })
+  live.rg = rg
+  const { gatewayUrl, adminUrl } = await rg.listen()
+  live.adminUrl = adminUrl
   return {
     emu,
     rg,
@@ -142,6 +142,15 @@ function recordForLeakScan (emu: RunningEmulator, doc: ConfigDoc, outputs: strin
   }
   mkdirSync(LEAK_SCAN_DIR, { recursive: true })
   writeFileSync(`${LEAK_SCAN_DIR}/${randomUUID()}.json`, JSON.stringify({ test: process.argv[1], secrets: [...secrets], outputs }))
+}
+
+/** A port on 127.0.0.1 that was free a moment ago (nothing listens on it now). */
+export async function freePort (): Promise<number> {
+  const srv = createServer()
+  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
+  const port = (srv.address() as AddressInfo).port
+  await new Promise(resolve => srv.close(resolve))
+  return port
 }
 
 export function sleep (ms: number): Promise<void> {

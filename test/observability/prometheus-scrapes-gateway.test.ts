@@ -2,11 +2,10 @@ import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import * as net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { startStack, sleep } from '../helpers/stack.js'
+import { startStack, sleep, freePort } from '../helpers/stack.js'
 import { ALERTS, NOT_INSTALLED, which } from './helpers/assets.js'
 
 interface Sample { metric: Record<string, string>, value: [number, string] }
@@ -14,14 +13,6 @@ interface QueryResponse { status: string, data: { resultType: string, result: Sa
 interface RulesResponse { status: string, data: { groups: Array<{ rules: Array<{ name: string, health: string, lastError?: string, lastEvaluation: string }> }> } }
 
 const prometheus = which('prometheus')
-
-async function freePort (): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const port = (srv.address() as net.AddressInfo).port
-  await new Promise(resolve => srv.close(resolve))
-  return port
-}
 
 /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
 async function stop (child: ChildProcess): Promise<void> {
