@@ -1,7 +1,7 @@
 // The gateway listener's fastify app: authenticate, route, authorise, attach a scoped token and
 // stream the invocation through the endpoint's pool. Built from explicit deps; never listens.
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { authorize } from '../callers/authorize.js'
@@ -24,6 +24,7 @@ import type { Pools } from '../proxy/pools.js'
 import { createIdSource, traceContext, type TraceContext, type TraceMode } from '../proxy/trace.js'
 import type { TokenBroker } from '../tokens/broker.js'
 import { toWireError } from './errors.js'
+import { clientErrorHandler, frameworkErrors, installServerGuards, type GuardDeps } from './http-guards.js'
 
 export interface GatewayDeps {
   logger: Logger
@@ -64,6 +65,8 @@ interface RequestState {
   trace: TraceContext
   via?: string
   keyIndex?: number | undefined
+  /** Set when the socket's parser failed after routing (bad chunk, body timeout). */
+  clientError?: { status: number, code?: string }
 }
 
 declare module 'fastify' {
@@ -78,6 +81,22 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   const traceMode = deps.traceMode ?? 'hop'
   const ids = createIdSource()
   const limits = deps.limits ?? { headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, maxHeaderBytes: 16 * 1024, maxHeaderCount: 100 }
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 2))),
+    // A missing Host is answered by onRequest below in the contract's shape, not by Node bare.
+    requireHostHeader: false
+  }
+  // Requests being read per socket, so a parse error mid-body is reported on its own request.
+  const reading = new WeakMap<object, RequestState>()
+  const guards: GuardDeps = {
+    logger: deps.logger,
+    maxHeaderBytes: limits.maxHeaderBytes,
+    count: (status) => metrics.requests.inc({ endpoint: UNKNOWN_ENDPOINT, code: String(status) }),
+    requestOn: (socket) => reading.get(socket)
+  }
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One access-log line per request is written by finish() below, not by fastify.
@@ -91,28 +110,16 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     requestTimeout: limits.requestTimeoutMs,
-    http: { maxHeaderSize: limits.maxHeaderBytes },
-    ...(deps.https === undefined ? {} : { https: deps.https }),
-    // Requests that never reach a route (bad framing, huge headers, too slow): answer in the
-    // contract's JSON shape, count and log them once.
-    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
-      if (err.code === 'ECONNRESET' || socket.destroyed) return
-      const [status, code, message] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
-        : err.code === 'HPE_HEADER_OVERFLOW'
-          ? [431, 'HEADERS_TOO_LARGE', `request headers exceed ${limits.maxHeaderBytes} bytes`]
-          : [400, 'BAD_REQUEST', 'malformed HTTP request']
-      metrics.requests.inc({ endpoint: UNKNOWN_ENDPOINT, code: String(status) })
-      deps.logger.info({ status, error_code: code, parseError: err.code }, 'client error')
-      const body = JSON.stringify({ error_code: code, message })
-      if (socket.writable) {
-        socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
-      }
-      socket.destroySoon()
-    }
+    // Node checks headersTimeout/requestTimeout only every connectionsCheckingInterval (30 s by
+    // default): check often enough that the configured timeouts hold. Same options over TLS.
+    http: serverOptions,
+    ...(deps.https === undefined ? {} : { https: { ...deps.https, ...serverOptions } }),
+    clientErrorHandler: clientErrorHandler(guards),
+    frameworkErrors: frameworkErrors(guards)
   })
   app.server.headersTimeout = limits.headersTimeoutMs
   app.server.maxHeadersCount = limits.maxHeaderCount + 1
+  installServerGuards(app.server, guards)
 
   // Bodies are streamed upstream untouched: no parser reads them.
   app.removeAllContentTypeParsers()
@@ -125,13 +132,18 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     // Every log line of this request carries the trace id.
     request.log = request.log.child({ traceId: trace.traceId })
     reply.header('x-request-id', request.id)
-    reply.raw.once('close', () => { finish(request, reply) })
+    reading.set(request.raw.socket, request.rg)
+    reply.raw.once('close', () => {
+      if (reading.get(request.raw.socket) === request.rg) reading.delete(request.raw.socket)
+      finish(request, reply)
+    })
     // Shed load before any work (no JWT check, no token, no upstream) while the process lags.
     if (deps.overload?.overloaded() === true) {
       throw Object.assign(new ServiceUnavailable('gateway overloaded, try again shortly'), { headers: { 'retry-after': '1' } })
     }
     // Node keeps only maxHeadersCount fields; one more than allowed means the caller sent too many.
     if (request.raw.rawHeaders.length / 2 > limits.maxHeaderCount) throw new HeadersTooLarge(`more than ${limits.maxHeaderCount} header fields`)
+    checkFraming(request.raw)
   })
 
   app.setErrorHandler(async (err, request, reply) => {
@@ -182,7 +194,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   })
 
   app.route({
-    method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'],
+    method: app.supportedMethods.filter(m => m !== 'POST' && m !== 'CONNECT'),
     url: INVOCATIONS,
     handler: async (_request, reply) => {
       reply.header('allow', 'POST')
@@ -215,6 +227,8 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
       request.rg.bytesIn = () => limited.bytes
     }
     const replayable = body === null || Buffer.isBuffer(body)
+    // A body that already failed (bad chunk, truncated) must not start an upstream request.
+    if (raw.errored !== null || (raw.destroyed && !raw.readableEnded)) throw new BadRequest('request body is malformed or was cut off')
 
     const ac = new AbortController()
     reply.raw.once('close', () => { if (!reply.raw.writableFinished) ac.abort() })
@@ -285,7 +299,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     const rg = request.rg
     const res = reply.raw
     // A response that never finished means the caller went away (nginx's 499).
-    const code = res.writableFinished ? res.statusCode : 499
+    const code = rg.clientError?.status ?? (res.writableFinished ? res.statusCode : 499)
     const seconds = (performance.now() - rg.start) / 1000
     metrics.requests.inc({ endpoint: rg.endpoint, code: String(code) })
     metrics.requestDuration.observe({ endpoint: rg.endpoint }, seconds)
@@ -302,7 +316,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
       overheadMs: rg.overheadMs === undefined ? undefined : round(rg.overheadMs),
       bytesIn: rg.bytesIn?.() ?? 0,
       bytesOut: Number(res.getHeader('content-length') ?? 0) || undefined,
-      error_code: rg.errorCode,
+      error_code: rg.clientError?.code ?? rg.errorCode,
       replayed: rg.replayed
     }
     if (rg.errorCause !== undefined) line.err = rg.errorCause
@@ -310,6 +324,20 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   }
 
   return app
+}
+
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
+
+/** RFC 9112 §3.2 and §6.1: one sane Host (required from HTTP/1.1 on), and no transfer coding but chunked. */
+function checkFraming (raw: IncomingMessage): void {
+  let hosts = 0
+  for (let i = 0; i < raw.rawHeaders.length; i += 2) if (raw.rawHeaders[i]?.toLowerCase() === 'host') hosts++
+  const required = raw.httpVersionMajor > 1 || (raw.httpVersionMajor === 1 && raw.httpVersionMinor >= 1)
+  if (hosts > 1 || (hosts === 0 && required) || (hosts === 1 && !HOST.test(raw.headers.host ?? ''))) {
+    throw new BadRequest('a request needs exactly one valid Host header')
+  }
+  const te = raw.headers['transfer-encoding']
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') throw new BadRequest('only Transfer-Encoding: chunked is supported')
 }
 
 /** Reads a whole (small) request body; the caller leaving mid-upload rejects. */

@@ -95,7 +95,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     pools,
     metrics,
     authenticator,
-    rate: createRateLimiter(),
+    rate: createRateLimiter({ now }),
     concurrency: createConcurrencyLimiter(),
     overload,
     breakers,

@@ -1,0 +1,87 @@
+// Protocol-level rejections that happen outside (or before) fastify's routing: malformed HTTP,
+// oversized headers, slow clients, bad URLs, CONNECT, unknown Expect. Each is answered in the
+// contract's JSON shape, counted once and logged once.
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+
+export interface GuardDeps {
+  logger: Logger
+  maxHeaderBytes: number
+  /** Counts a rejection that no request line will report (endpoint label `unknown`). */
+  count: (status: number) => void
+  /** The request being read on this socket, if fastify already routed one (mid-body errors). */
+  requestOn: (socket: Duplex) => { clientError?: { status: number, code?: string } } | undefined
+}
+
+type Rejection = [status: number, code: string, message: string]
+
+function forClientError (err: NodeJS.ErrnoException, maxHeaderBytes: number): Rejection {
+  switch (err.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, 'HEADERS_TOO_LARGE', `request headers exceed ${maxHeaderBytes} bytes`]
+    default:
+      return [400, 'BAD_REQUEST', 'malformed HTTP request']
+  }
+}
+
+function writeRaw (socket: Duplex, [status, code, message]: Rejection, extra = ''): void {
+  const body = JSON.stringify({ error_code: code, message })
+  if (socket.writable) {
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`)
+  }
+}
+
+/** fastify's clientErrorHandler: the socket's parser failed (framing, header size, timeouts). */
+export function clientErrorHandler (deps: GuardDeps) {
+  return (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    const inFlight = deps.requestOn(socket)
+    if (err.code === 'ECONNRESET' || socket.destroyed) {
+      // The caller reset the connection mid-request: nothing can be answered (nginx's 499).
+      if (inFlight !== undefined) inFlight.clientError = { status: 499 }
+      return
+    }
+    const rejection = forClientError(err, deps.maxHeaderBytes)
+    if (inFlight !== undefined) {
+      // The request line already reached a route: its own access line reports this status.
+      inFlight.clientError = { status: rejection[0], code: rejection[1] }
+    } else {
+      deps.count(rejection[0])
+      deps.logger.info({ status: rejection[0], error_code: rejection[1], parseError: err.code }, 'client error')
+    }
+    writeRaw(socket, rejection)
+    ;(socket as Duplex & { destroySoon?: () => void }).destroySoon?.()
+  }
+}
+
+/** fastify's frameworkErrors: URLs it cannot route (bad percent-encoding, overlong names). */
+export function frameworkErrors (deps: GuardDeps) {
+  return (err: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    // Configured names are at most 63 characters, so an overlong one names no endpoint.
+    const [status, code, message]: Rejection = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? [404, 'ENDPOINT_NOT_FOUND', 'no such endpoint']
+      : [400, 'BAD_REQUEST', 'malformed request URL']
+    deps.count(status)
+    request.log.info({ status, error_code: code, method: request.method }, 'request completed')
+    return reply.code(status).header('x-request-id', request.id).send({ error_code: code, message, request_id: request.id })
+  }
+}
+
+/** Answers what Node would otherwise answer bare, or not at all. */
+export function installServerGuards (server: Server, deps: GuardDeps): void {
+  // CONNECT would make this an open tunnel; with no listener Node just drops the socket.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    deps.count(405)
+    deps.logger.info({ status: 405, error_code: 'METHOD_NOT_ALLOWED', method: 'CONNECT' }, 'client error')
+    writeRaw(socket, [405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported: routegate is not a forward proxy'], 'Allow: POST\r\n')
+  })
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    deps.count(417)
+    deps.logger.info({ status: 417, error_code: 'BAD_REQUEST' }, 'client error')
+    res.writeHead(417, { 'content-type': 'application/json', connection: 'close' })
+    res.end(JSON.stringify({ error_code: 'BAD_REQUEST', message: 'only Expect: 100-continue is supported' }))
+  })
+}
