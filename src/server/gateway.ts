@@ -94,6 +94,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   const guards: GuardDeps = {
     logger: deps.logger,
     maxHeaderBytes: limits.maxHeaderBytes,
+    maxHeaderCount: limits.maxHeaderCount,
     count: (status) => metrics.requests.inc({ endpoint: UNKNOWN_ENDPOINT, code: String(status) }),
     requestOn: (socket) => reading.get(socket)
   }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 export interface GuardDeps {
   logger: Logger
   maxHeaderBytes: number
+  maxHeaderCount: number
   /** Counts a rejection that no request line will report (endpoint label `unknown`). */
   count: (status: number) => void
   /** The request being read on this socket, if fastify already routed one (mid-body errors). */
@@ -17,12 +18,13 @@ export interface GuardDeps {
 
 type Rejection = [status: number, code: string, message: string]
 
-function forClientError (err: NodeJS.ErrnoException, maxHeaderBytes: number): Rejection {
+function forClientError (err: NodeJS.ErrnoException, deps: GuardDeps): Rejection {
   switch (err.code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
     case 'HPE_HEADER_OVERFLOW':
-      return [431, 'HEADERS_TOO_LARGE', `request headers exceed ${maxHeaderBytes} bytes`]
+      // Node 24's parser also raises this past maxHeadersCount.
+      return [431, 'HEADERS_TOO_LARGE', `request headers exceed ${deps.maxHeaderBytes} bytes or ${deps.maxHeaderCount} fields`]
     default:
       return [400, 'BAD_REQUEST', 'malformed HTTP request']
   }
@@ -44,7 +46,7 @@ export function clientErrorHandler (deps: GuardDeps) {
       if (inFlight !== undefined) inFlight.clientError = { status: 499 }
       return
     }
-    const rejection = forClientError(err, deps.maxHeaderBytes)
+    const rejection = forClientError(err, deps)
     if (inFlight !== undefined) {
       // The request line already reached a route: its own access line reports this status.
       inFlight.clientError = { status: rejection[0], code: rejection[1] }

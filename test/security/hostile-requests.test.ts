@@ -131,7 +131,8 @@ t.test('hostile and malformed requests are refused with the contract status, and
     { name: 'header line without a colon', raw: id => head(id, ['Garbage', 'Content-Length: 0']), status: 400, code: 'BAD_REQUEST', via: 'parser' },
     { name: 'bare LF line endings', raw: id => head(id, ['Content-Length: 0']).replaceAll('\r\n', '\n'), status: 400, code: 'BAD_REQUEST', via: 'parser' },
     { name: 'a 20 KB header', raw: id => head(id, [`X-Big: ${'a'.repeat(20_000)}`, 'Content-Length: 0']), status: 431, code: 'HEADERS_TOO_LARGE', via: 'parser' },
-    { name: 'more than 100 header fields', raw: id => head(id, [...Array.from({ length: 120 }, (_, i) => `X-H${i}: v`), 'Content-Length: 0']), status: 431, code: 'HEADERS_TOO_LARGE' },
+    // Node 20 hands the request to the app (which counts rawHeaders); Node 24's parser refuses it itself.
+    { name: 'more than 100 header fields', raw: id => head(id, [...Array.from({ length: 120 }, (_, i) => `X-H${i}: v`), 'Content-Length: 0']), status: 431, code: 'HEADERS_TOO_LARGE', via: 'any' },
     {
       name: 'no Host header (HTTP/1.1)',
       raw: id => `POST ${P} HTTP/1.1\r\nAuthorization: Bearer ${CALLER_KEY}\r\nX-Request-Id: ${id}\r\nContent-Length: 0\r\n\r\n`,
