@@ -58,6 +58,8 @@ interface RequestState {
   upstreamMs?: number
   overheadMs?: number
   bytesIn?: () => number
+  /** The socket's bytesWritten when the request arrived: the response's wire size is the difference. */
+  wroteBefore: number
   errorCode?: string
   errorCause?: unknown
   inflight: boolean
@@ -129,7 +131,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   app.decorateRequest('rg', null as unknown as RequestState)
   app.addHook('onRequest', async (request, reply) => {
     const trace = traceContext(request.headers.traceparent, request.headers.tracestate, traceMode, ids)
-    request.rg = { start: performance.now(), endpoint: UNKNOWN_ENDPOINT, inflight: false, trace }
+    request.rg = { start: performance.now(), endpoint: UNKNOWN_ENDPOINT, inflight: false, trace, wroteBefore: request.raw.socket.bytesWritten }
     // Every log line of this request carries the trace id.
     request.log = request.log.child({ traceId: trace.traceId })
     reply.header('x-request-id', request.id)
@@ -316,7 +318,8 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
       upstreamMs: rg.upstreamMs === undefined ? undefined : round(rg.upstreamMs),
       overheadMs: rg.overheadMs === undefined ? undefined : round(rg.overheadMs),
       bytesIn: rg.bytesIn?.() ?? 0,
-      bytesOut: Number(res.getHeader('content-length') ?? 0) || undefined,
+      // Bytes written to the caller for this response, headers included (streams too).
+      bytesOut: (request.raw.socket?.bytesWritten ?? rg.wroteBefore) - rg.wroteBefore,
       error_code: rg.clientError?.code ?? rg.errorCode,
       replayed: rg.replayed
     }

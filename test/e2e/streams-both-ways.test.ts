@@ -25,6 +25,10 @@ t.test('server-sent events reach the caller chunk by chunk, not buffered', async
   // The emulator spaces chunks 60 ms apart: a buffering proxy would deliver them all at once.
   t.ok(arrivals.length >= 4, `arrived in ${arrivals.length} reads`)
   t.ok((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0) >= 200, 'first data arrived well before the last')
+  for (let i = 0; i < 50 && !s.logs.some(l => l.includes('request completed')); i++) await sleep(10)
+  const access = JSON.parse(s.logs.find(l => l.includes('request completed')) ?? '{}')
+  t.ok(access.bytesOut > Buffer.byteLength(text), `the access line counts the streamed bytes (${access.bytesOut})`)
+  t.equal(access.status, 200)
 })
 
 t.test('a chunked request body is streamed upstream intact', async t => {
