@@ -68,7 +68,8 @@ export interface LoadDeps {
   readFile?: (path: string) => string
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false })
+// coerceTypes: `port: ${env:PORT}` interpolates to a string; let it count as the number it spells.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false })
 const validate = ajv.compile<RawConfig>(ConfigSchema)
 
 /** Reads a YAML or JSON config file and returns the validated Config. */

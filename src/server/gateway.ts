@@ -60,6 +60,8 @@ interface RequestState {
   bytesIn?: () => number
   /** The socket's bytesWritten when the request arrived: the response's wire size is the difference. */
   wroteBefore: number
+  /** When the latest upstream attempt was dispatched. */
+  dispatchedAt: number
   errorCode?: string
   errorCause?: unknown
   inflight: boolean
@@ -131,7 +133,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   app.decorateRequest('rg', null as unknown as RequestState)
   app.addHook('onRequest', async (request, reply) => {
     const trace = traceContext(request.headers.traceparent, request.headers.tracestate, traceMode, ids)
-    request.rg = { start: performance.now(), endpoint: UNKNOWN_ENDPOINT, inflight: false, trace, wroteBefore: request.raw.socket.bytesWritten }
+    request.rg = { start: performance.now(), endpoint: UNKNOWN_ENDPOINT, inflight: false, trace, wroteBefore: request.raw.socket.bytesWritten, dispatchedAt: 0 }
     // Every log line of this request carries the trace id.
     request.log = request.log.child({ traceId: trace.traceId })
     reply.header('x-request-id', request.id)
@@ -235,7 +237,6 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
 
     const ac = new AbortController()
     reply.raw.once('close', () => { if (!reply.raw.writableFinished) ac.abort() })
-    const dispatched = performance.now()
     let current = route
     let token = await broker.get(current.token)
     let res = await send(current, token, body, replayable, breaker, request, ac.signal)
@@ -252,8 +253,10 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
         if (res.statusCode === 401 || res.statusCode === 403) broker.invalidate(current.token, token)
       }
     }
+    // Upstream time is the answering attempt's dispatch → headers; everything else before the
+    // headers (auth, token fetch, a refused first attempt) is the gateway's overhead.
     const now = performance.now()
-    const upstreamMs = now - dispatched
+    const upstreamMs = now - request.rg.dispatchedAt
     const overheadMs = now - request.rg.start - upstreamMs
     request.rg.upstreamMs = upstreamMs
     request.rg.overheadMs = overheadMs
@@ -274,6 +277,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
           { headers: { 'retry-after': String(breaker.retryAfterSeconds()) } })
       }
       try {
+        request.rg.dispatchedAt = performance.now()
         const res = await dispatch(pools.get(route.origin, route), {
           path: route.path,
           headers: upstreamHeaders(request.headers, token, request.id, request.rg.trace),

@@ -83,3 +83,12 @@ t.test('loads YAML files; a syntax error does not quote the line', async t => {
   const missing = t.throws(() => loadConfig('/nope.yaml', { readFile: () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }) } })) as Error
   t.match(missing.message, /cannot read config file \/nope\.yaml \(ENOENT\)/)
 })
+
+t.test('numbers and booleans may come from ${env:...}', async t => {
+  const doc = base()
+  doc.server = { port: '${env:PORT}' }
+  const c = parseConfig(doc, { env: { PORT: '9090' } })
+  t.equal(c.server.port, 9090)
+  doc.server = { port: '${env:PORT}' }
+  t.throws(() => parseConfig(doc, { env: { PORT: 'eighty' } }), /server\.port: must be integer/)
+})
