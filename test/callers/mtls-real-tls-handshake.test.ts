@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer, request } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -7,36 +6,10 @@ import type { TLSSocket } from 'node:tls'
 import t from 'tap'
 import { createAuthenticator } from '../../src/callers/identity.js'
 import { callerConfig } from './helpers/idp.js'
+import { makePki, NO_OPENSSL } from '../helpers/pki.js'
 
-// Node cannot make certificates; openssl can, in well under a second with EC keys.
-function hasOpenssl (): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-function makePki (dir: string): void {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-  run('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=routegate test CA', '-days', '1')
-  run('req', '-x509', ...ec, '-keyout', 'rogue-ca.key', '-out', 'rogue-ca.crt', '-subj', '/CN=rogue CA', '-days', '1')
-  const issue = (name: string, subject: string, ext: string, ca = 'ca') => {
-    run('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject)
-    run('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', ext)
-  }
-  issue('server', '/CN=127.0.0.1', 'server.ext')
-  issue('client', '/CN=checkout-client', 'client.ext')
-  issue('rogue', '/CN=checkout-client', 'client.ext', 'rogue-ca')
-}
-
-t.test('a client certificate verified in a real TLS handshake names the caller', { skip: hasOpenssl() ? false : 'openssl not found: cannot make test certificates' }, async t => {
-  const dir = t.testdir({
-    'server.ext': 'subjectAltName=IP:127.0.0.1\n',
-    'client.ext': 'subjectAltName=URI:spiffe://prod/ns/shop/sa/checkout,DNS:checkout.internal\n'
-  })
+t.test('a client certificate verified in a real TLS handshake names the caller', { skip: NO_OPENSSL }, async t => {
+  const dir = t.testdir({})
   makePki(dir)
   const file = (name: string) => readFileSync(join(dir, name))
   const auth = createAuthenticator({

@@ -6,7 +6,7 @@ import { Agent, request, type Dispatcher } from 'undici'
 import { sha256Hex } from '../../src/callers/keys.js'
 import { AUDIENCE, ISSUER, jwks, serveJwks, sign, signingKey } from '../callers/helpers/idp.js'
 import { CALLER_KEY, OTHER_KEY, startStack, type ConfigDoc, type Stack } from '../helpers/stack.js'
-import { makePki, NO_OPENSSL } from './helpers/pki.js'
+import { makePki, NO_OPENSSL } from '../helpers/pki.js'
 import { badTokens } from './helpers/tokens.js'
 
 // Every way a caller can prove who it is, through a real gateway listener: API keys (and their

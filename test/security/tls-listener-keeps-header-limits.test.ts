@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { Agent, request } from 'undici'
 import { CALLER_KEY, startStack } from '../helpers/stack.js'
-import { makePki, NO_OPENSSL } from './helpers/pki.js'
+import { makePki, NO_OPENSSL } from '../helpers/pki.js'
 
 // server.maxHeaderBytes must hold on the TLS listener (server.tls) exactly as on the plain one:
 // an oversized header block is 431 HEADERS_TOO_LARGE and reaches no upstream.

@@ -33,16 +33,22 @@ export function target (url: string): { host: string, port: number } {
   return { host: u.hostname, port: Number(u.port) }
 }
 
-/**
- * Writes `data` on a fresh connection and reads one response. Resolves once a whole response is
- * in (Content-Length or chunked), the connection closes, or timeoutMs passes; never rejects.
- */
-export async function rawExchange (t: Teardown, url: string, data: string | Buffer, opts: RawOptions = {}): Promise<RawAnswer> {
+/** A fresh TCP connection to `url`'s host and port, destroyed at teardown (or already closed). */
+async function connectRaw (t: Teardown, url: string): Promise<net.Socket> {
   const { host, port } = target(url)
   const sock = net.connect(port, host)
   t.teardown(() => { sock.destroy() })
   sock.on('error', () => {})
   await new Promise<void>((resolve) => { sock.once('connect', resolve); sock.once('close', () => resolve()) })
+  return sock
+}
+
+/**
+ * Writes `data` on a fresh connection and reads one response. Resolves once a whole response is
+ * in (Content-Length or chunked), the connection closes, or timeoutMs passes; never rejects.
+ */
+export async function rawExchange (t: Teardown, url: string, data: string | Buffer, opts: RawOptions = {}): Promise<RawAnswer> {
+  const sock = await connectRaw(t, url)
   const start = performance.now()
   let received = ''
   let closed = false
@@ -112,11 +118,7 @@ export function parse (text: string): Parsed {
  * and gives up after timeoutMs.
  */
 export async function trickle (t: Teardown, url: string, parts: string[], gapMs: number, timeoutMs: number): Promise<RawAnswer & { written: number }> {
-  const { host, port } = target(url)
-  const sock = net.connect(port, host)
-  t.teardown(() => { sock.destroy() })
-  sock.on('error', () => {})
-  await new Promise<void>((resolve) => { sock.once('connect', resolve); sock.once('close', () => resolve()) })
+  const sock = await connectRaw(t, url)
   const start = performance.now()
   let received = ''
   let closed = false
