@@ -1,6 +1,5 @@
 // Caller authentication by API key: sha256 of the presented key against configured digests.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { IncomingHttpHeaders } from 'node:http'
 import type { CallerConfig } from '../config/load.js'
 import { toCaller, type Caller } from './caller.js'
 
@@ -8,14 +7,6 @@ export type { Caller } from './caller.js'
 
 export function sha256Hex (key: string): string {
   return createHash('sha256').update(key).digest('hex')
-}
-
-/** The key from `Authorization: Bearer <key>` (OpenAI-style clients) or `X-Api-Key`. */
-export function presentedKey (headers: IncomingHttpHeaders): string | undefined {
-  const auth = headers.authorization
-  if (typeof auth === 'string' && auth !== '') return bearerValue(auth)
-  const apiKey = headers['x-api-key']
-  return typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined
 }
 
 /** The credential of an `Authorization: Bearer <value>` header (scheme case-insensitive, RFC 9110 §11.1). */
