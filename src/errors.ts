@@ -1,38 +1,115 @@
-// Every error routegate raises: the wire error codes of the contract, and internal ones.
-// `err.code` is what callers see as `error_code`; branch on codes, never on classes.
-import createError from '@fastify/error'
+// Every error routegate raises, as a catalogue of classes in the style of undici's errors: each
+// class fixes its `code` (what callers see as `error_code`) and HTTP status, and carries nothing
+// else but a message, an optional cause (for logs only) and the response headers it needs
+// (Retry-After, WWW-Authenticate). Branch on `code`, or on a class when the distinction is not a
+// wire code (a connect failure may be retried; a caller that went away is no one's fault).
 
-/** Contract errors: answered to callers as `{ error_code, message, request_id }`. */
-export const BadRequest = createError('BAD_REQUEST', '%s', 400)
-export const Unauthenticated = createError('UNAUTHENTICATED', '%s', 401)
-export const PermissionDenied = createError('PERMISSION_DENIED', '%s', 403)
-export const EndpointNotFound = createError('ENDPOINT_NOT_FOUND', '%s', 404)
-export const MethodNotAllowed = createError('METHOD_NOT_ALLOWED', '%s', 405)
-export const PayloadTooLarge = createError('PAYLOAD_TOO_LARGE', '%s', 413)
-export const HeadersTooLarge = createError('HEADERS_TOO_LARGE', '%s', 431)
-export const RequestLimitExceeded = createError('REQUEST_LIMIT_EXCEEDED', '%s', 429)
-export const UpstreamUnavailable = createError('UPSTREAM_UNAVAILABLE', '%s', 502)
-export const TokenUnavailable = createError('TOKEN_UNAVAILABLE', '%s', 503)
-export const ServiceUnavailable = createError('SERVICE_UNAVAILABLE', '%s', 503)
-export const EndpointNotReady = createError('ENDPOINT_NOT_READY', '%s', 503)
-export const UpstreamTimeout = createError('UPSTREAM_TIMEOUT', '%s', 504)
+export interface ErrorOptions {
+  cause?: unknown
+  /** Extra response headers (lower-case names), e.g. `retry-after`. */
+  headers?: Readonly<Record<string, string>>
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+
+/** A contract error: answered to callers as `{ error_code, message, request_id }` with `statusCode`. */
+export class RoutegateError extends Error {
+  readonly code: string = 'INTERNAL_ERROR'
+  readonly statusCode: number = 500
+  readonly headers: Readonly<Record<string, string>>
+
+  constructor (message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.headers = options.headers ?? NO_HEADERS
+  }
+
+  override get name (): string { return this.constructor.name }
+}
+
+export class BadRequest extends RoutegateError {
+  override readonly code = 'BAD_REQUEST'
+  override readonly statusCode: number = 400
+}
+export class Unauthenticated extends RoutegateError {
+  override readonly code = 'UNAUTHENTICATED'
+  override readonly statusCode: number = 401
+}
+export class PermissionDenied extends RoutegateError {
+  override readonly code = 'PERMISSION_DENIED'
+  override readonly statusCode: number = 403
+}
+export class EndpointNotFound extends RoutegateError {
+  override readonly code = 'ENDPOINT_NOT_FOUND'
+  override readonly statusCode: number = 404
+}
+export class MethodNotAllowed extends RoutegateError {
+  override readonly code = 'METHOD_NOT_ALLOWED'
+  override readonly statusCode: number = 405
+}
+export class PayloadTooLarge extends RoutegateError {
+  override readonly code = 'PAYLOAD_TOO_LARGE'
+  override readonly statusCode: number = 413
+}
+export class UnsupportedMediaType extends RoutegateError {
+  override readonly code = 'UNSUPPORTED_MEDIA_TYPE'
+  override readonly statusCode: number = 415
+}
+export class RequestLimitExceeded extends RoutegateError {
+  override readonly code = 'REQUEST_LIMIT_EXCEEDED'
+  override readonly statusCode: number = 429
+}
+export class HeadersTooLarge extends RoutegateError {
+  override readonly code = 'HEADERS_TOO_LARGE'
+  override readonly statusCode: number = 431
+}
+export class InternalError extends RoutegateError {}
+export class UpstreamUnavailable extends RoutegateError {
+  override readonly code = 'UPSTREAM_UNAVAILABLE'
+  override readonly statusCode: number = 502
+}
+/** Connecting failed: the request never left, so one retry on a new connection is safe. */
+export class UpstreamConnectFailed extends UpstreamUnavailable {}
+/** The upstream answered with something that is not valid HTTP (bad status, framing, a body where none may be). */
+export class UpstreamInvalidResponse extends UpstreamUnavailable {}
+/** The endpoint's circuit breaker is open: failing fast without trying. */
+export class CircuitOpen extends UpstreamUnavailable {}
+/** The control plane refused the workspace token on a look-up: mint a new one next time. */
+export class ControlPlaneRefused extends UpstreamUnavailable {}
+/** The caller went away before the upstream answered: nobody to answer, nobody's failure. */
+export class CallerGone extends UpstreamUnavailable {}
+export class TokenUnavailable extends RoutegateError {
+  override readonly code = 'TOKEN_UNAVAILABLE'
+  override readonly statusCode: number = 503
+}
+export class ServiceUnavailable extends RoutegateError {
+  override readonly code = 'SERVICE_UNAVAILABLE'
+  override readonly statusCode: number = 503
+}
+export class EndpointNotReady extends RoutegateError {
+  override readonly code = 'ENDPOINT_NOT_READY'
+  override readonly statusCode: number = 503
+}
+export class UpstreamTimeout extends RoutegateError {
+  override readonly code = 'UPSTREAM_TIMEOUT'
+  override readonly statusCode: number = 504
+}
 
 /** Internal errors: start-up and token-endpoint failures, never sent to callers as-is. */
-export const ConfigError = createError('ROUTEGATE_ERR_CONFIG', '%s', 500)
-/** A token endpoint answered with an OAuth error (`oauthError` holds e.g. `invalid_client`). */
-export const TokenEndpointError = createError('ROUTEGATE_ERR_TOKEN_ENDPOINT', '%s', 502)
+export class ConfigError extends Error {
+  readonly code = 'ROUTEGATE_ERR_CONFIG'
+  override get name (): string { return 'ConfigError' }
+}
+/** A token endpoint answered with an OAuth error (`reason` holds e.g. `invalid_client`). */
+export class TokenEndpointError extends Error {
+  readonly code = 'ROUTEGATE_ERR_TOKEN_ENDPOINT'
+  override get name (): string { return 'TokenEndpointError' }
+}
 
-/**
- * Codes the error handler passes through (415 comes from fastify's parser, 500 is what an
- * unexpected error becomes); anything else becomes INTERNAL_ERROR on the wire.
- */
+/** Codes the gateway answers with; anything else becomes INTERNAL_ERROR on the wire. */
 export const WIRE_CODES: ReadonlySet<string> = new Set([
   'BAD_REQUEST', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'ENDPOINT_NOT_FOUND', 'METHOD_NOT_ALLOWED',
   'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'HEADERS_TOO_LARGE', 'REQUEST_LIMIT_EXCEEDED', 'UPSTREAM_UNAVAILABLE',
   'TOKEN_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'ENDPOINT_NOT_READY', 'UPSTREAM_TIMEOUT', 'INTERNAL_ERROR'
 ])
 
-/** An error carrying extra response headers (Retry-After on 429/503). */
-export interface WithHeaders { headers?: Record<string, string> }
-
-export type CodedError = Error & { code: string, statusCode?: number } & WithHeaders
+export type CodedError = Error & { code: string, statusCode?: number, headers?: Readonly<Record<string, string>> }

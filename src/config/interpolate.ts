@@ -19,7 +19,11 @@ export function interpolate (value: unknown, deps: InterpolateDeps, path = ''): 
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, deps, `${path}[${i}]`))
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, deps, path === '' ? k : `${path}.${k}`)
+    for (const [k, v] of Object.entries(value)) {
+      // defineProperty, not assignment: a `__proto__` key from YAML or JSON stays an own (and so
+      // an unknown, refused) field instead of becoming the copy's prototype.
+      Object.defineProperty(out, k, { value: interpolate(v, deps, path === '' ? k : `${path}.${k}`), enumerable: true, writable: true, configurable: true })
+    }
     return out
   }
   return value

@@ -33,6 +33,8 @@ export interface EndpointConfig {
   connectTimeoutMs: number
   idleTimeoutMs: number
   connections: number
+  /** PEM bundle trusted for the endpoint's TLS, read once at start-up. */
+  caFile: string | undefined
   bodyLimitBytes: number
   breakerFailures: number
   breakerOpenMs: number
@@ -142,6 +144,13 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       url = u.toString()
       endpointId = e.endpointId ?? idFromHost(u.hostname, field)
     }
+    if (e.caFile !== undefined) {
+      try {
+        readFileSync(e.caFile)
+      } catch (err) {
+        throw new ConfigError(`${field}.caFile: cannot read ${e.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      }
+    }
     return {
       name: e.name,
       workspace: e.workspace,
@@ -153,6 +162,7 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       connectTimeoutMs: e.connectTimeoutMs,
       idleTimeoutMs: e.idleTimeoutMs,
       connections: e.connections,
+      caFile: e.caFile,
       bodyLimitBytes: e.bodyLimitBytes ?? raw.server.bodyLimitBytes,
       breakerFailures: e.breakerFailures,
       breakerOpenMs: e.breakerOpenMs

@@ -21,6 +21,12 @@ export const ServerSchema = Type.Object({
   /** Largest request header block in bytes, and most header fields. */
   maxHeaderBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 }),
   maxHeaderCount: Type.Integer({ minimum: 8, default: 100 }),
+  /**
+   * A proxy or load balancer in front of the gateway sets X-Forwarded-For/-Proto/-Host, Forwarded
+   * and Via: pass them on (appending to X-Forwarded-For) and take the client address from them.
+   * Off: callers' own forwarding headers are dropped, so a caller cannot pose as another address.
+   */
+  trustProxy: Type.Boolean({ default: false }),
   /** Shed load (503 before any work) while event-loop delay exceeds this; 0 disables. */
   maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 1000 }),
   /** TLS on the gateway listener; with clientCaFile, client certificates identify callers (mTLS). */
@@ -97,6 +103,8 @@ export const EndpointSchema = Type.Object({
   idleTimeoutMs: Type.Integer({ minimum: 1, default: 300_000 }),
   /** Most pooled connections to this endpoint's origin. */
   connections: Type.Integer({ minimum: 1, default: 128 }),
+  /** PEM file of CA certificates trusted for this endpoint's TLS (besides the system's), e.g. a private CA. */
+  caFile: Type.Optional(Type.String({ minLength: 1 })),
   /** Largest request body for this endpoint; defaults to server.bodyLimitBytes. */
   bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Circuit breaker: after this many consecutive connect failures, fail fast for openMs, then probe. */

@@ -1,7 +1,7 @@
 // Control-plane lookup of a route-optimized endpoint: GET /api/2.0/serving-endpoints/{name}
 // with a workspace token; its data_plane_info.query_info is used verbatim (DATABRICKS.md §1).
 import { request, type Dispatcher } from 'undici'
-import { EndpointNotFound, EndpointNotReady, UpstreamUnavailable } from '../errors.js'
+import { ControlPlaneRefused, EndpointNotFound, EndpointNotReady, UpstreamUnavailable } from '../errors.js'
 
 export interface DiscoveredEndpoint {
   id: string
@@ -29,12 +29,12 @@ export async function discoverEndpoint (host: string, remoteName: string, worksp
       signal: opts.signal
     })
   } catch (err) {
-    throw Object.assign(new UpstreamUnavailable(`looking up endpoint '${remoteName}' in the workspace failed`, { cause: err }), { evictWorkspaceToken: false })
+    throw new UpstreamUnavailable(`looking up endpoint '${remoteName}' in the workspace failed`, { cause: err })
   }
   const text = await res.body.text()
   if (res.statusCode === 404) throw new EndpointNotFound(`endpoint '${remoteName}' does not exist in the workspace`)
   if (res.statusCode === 401 || res.statusCode === 403) {
-    throw Object.assign(new UpstreamUnavailable(`workspace refused the endpoint lookup for '${remoteName}' (${res.statusCode})`), { evictWorkspaceToken: true })
+    throw new ControlPlaneRefused(`workspace refused the endpoint lookup for '${remoteName}' (${res.statusCode})`)
   }
   if (res.statusCode >= 400) throw new UpstreamUnavailable(`endpoint lookup for '${remoteName}' answered ${res.statusCode}`)
   let body: any
@@ -50,7 +50,7 @@ export async function discoverEndpoint (host: string, remoteName: string, worksp
   }
   const ready = body?.state?.ready
   if (ready !== undefined && ready !== 'READY') {
-    throw Object.assign(new EndpointNotReady(`endpoint '${remoteName}' is not ready (state ${String(ready).slice(0, 32)})`), { headers: { 'retry-after': '5' } })
+    throw new EndpointNotReady(`endpoint '${remoteName}' is not ready (state ${String(ready).slice(0, 32)})`, { headers: { 'retry-after': '5' } })
   }
   if (typeof body.id !== 'string' || body.id === '') throw new UpstreamUnavailable(`endpoint lookup for '${remoteName}' has no id`)
   let url: URL

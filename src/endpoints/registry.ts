@@ -4,7 +4,9 @@ import type { Dispatcher } from 'undici'
 import type { Action, Config, EndpointConfig, WorkspaceConfig } from '../config/load.js'
 import type { TokenBroker, TokenSpec } from '../tokens/broker.js'
 import { clientCredentialsGrant, servingAuthorizationDetails, tokenExchangeGrant, type GrantOptions } from '../tokens/grants.js'
+import { ControlPlaneRefused } from '../errors.js'
 import { discoverEndpoint } from './discovery.js'
+import { poolKey } from '../proxy/pools.js'
 
 export interface Route {
   name: string
@@ -18,6 +20,9 @@ export interface Route {
   connectTimeoutMs: number
   idleTimeoutMs: number
   connections: number
+  caFile: string | undefined
+  /** Endpoints share a pool only when origin and pool settings are the same (see Pools.keyOf). */
+  poolKey: string
   token: TokenSpec
   discovered: boolean
 }
@@ -108,6 +113,8 @@ export function createRegistry (config: Config, deps: RegistryDeps): Registry {
       connectTimeoutMs: ep.connectTimeoutMs,
       idleTimeoutMs: ep.idleTimeoutMs,
       connections: ep.connections,
+      caFile: ep.caFile,
+      poolKey: poolKey(u.origin, ep),
       token: tokenSpec(ep, ws, endpointId, authorizationDetails),
       discovered
     }
@@ -135,7 +142,7 @@ export function createRegistry (config: Config, deps: RegistryDeps): Registry {
       const details = ep.action === 'query_inference_endpoint' ? info.authorizationDetails : servingAuthorizationDetails(info.id, ep.action)
       return toRoute(ep, ws, info.url, info.id, details, true)
     } catch (err) {
-      if ((err as { evictWorkspaceToken?: boolean }).evictWorkspaceToken === true) deps.broker.invalidate(wsSpec, token)
+      if (err instanceof ControlPlaneRefused) deps.broker.invalidate(wsSpec, token)
       throw err
     } finally {
       clearTimeout(timer)

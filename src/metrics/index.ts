@@ -9,12 +9,6 @@ export interface MetricsOptions {
   /** Configured endpoint and workspace names, so their series exist from the start. */
   endpoints: readonly string[]
   workspaces: readonly string[]
-  /** Pool stats per endpoint, read at scrape time rather than on the request path. */
-  poolStats?: (endpoint: string) => PoolStats | undefined
-  /** Whether the endpoint's circuit is open (failing fast) right now, read at scrape time. */
-  circuitOpen?: (endpoint: string) => boolean
-  /** Whether every endpoint holds a usable token, read at scrape time (never fetches). */
-  ready?: () => boolean
   /** Export Node's default process metrics (off in unit tests that build many registries). */
   defaultMetrics?: boolean
 }
@@ -31,8 +25,27 @@ export const METRIC_NAMES = [
   'routegate_requests_total', 'routegate_request_duration_seconds', 'routegate_upstream_duration_seconds',
   'routegate_overhead_seconds', 'routegate_inflight_requests', 'routegate_token_fetches_total',
   'routegate_token_fetch_duration_seconds', 'routegate_token_cache_total', 'routegate_token_expiry_timestamp_seconds',
-  'routegate_upstream_pool_connections', 'routegate_upstream_circuit_open', 'routegate_ready'
+  'routegate_upstream_pool_connections', 'routegate_upstream_circuit_open', 'routegate_ready',
+  'routegate_upstream_token_echoes_total'
 ] as const
+
+/** The `code` label: a real HTTP status (100–599), else `other`, so the label set stays bounded. */
+export function codeLabel (status: number): string {
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other'
+}
+
+interface Inc { inc: (n?: number) => void }
+interface Observe { observe: (v: number) => void }
+
+/** One endpoint's series, bound once: the request path never hashes label sets. */
+export interface EndpointSeries {
+  requests: (code: string) => Inc
+  duration: Observe
+  upstream: Observe
+  overhead: Observe
+  inflight: { inc: () => void, dec: () => void }
+  tokenEchoes: Inc
+}
 
 export function createMetrics (opts: MetricsOptions) {
   const registry = new Registry()
@@ -66,47 +79,51 @@ export function createMetrics (opts: MetricsOptions) {
   const tokenExpiry = new Gauge({
     name: 'routegate_token_expiry_timestamp_seconds', help: 'Expiry (unix seconds) of the token held for the endpoint; absent when none is held', labelNames: ['endpoint'] as const, registers
   })
-  const poolStats = opts.poolStats
-  const poolConnections = new Gauge({
-    name: 'routegate_upstream_pool_connections',
-    help: 'undici pool of the endpoint\'s origin: connected/free/pending/running',
-    labelNames: ['endpoint', 'state'] as const,
-    registers,
-    collect () {
-      if (poolStats === undefined) return
-      for (const endpoint of opts.endpoints) {
-        const s = poolStats(endpoint)
-        for (const state of POOL_STATES) this.set({ endpoint, state }, s?.[state] ?? 0)
-      }
-    }
-  })
-
-  const circuitState = opts.circuitOpen
-  const circuitOpen = new Gauge({
-    name: 'routegate_upstream_circuit_open',
-    help: '1 while the endpoint\'s circuit breaker is open (failing fast after repeated connect failures), else 0',
+  const tokenEchoes = new Counter({
+    name: 'routegate_upstream_token_echoes_total',
+    help: 'Upstream response header fields dropped because their value held the scoped token',
     labelNames: ['endpoint'] as const,
-    registers,
-    collect () {
-      for (const endpoint of opts.endpoints) this.set({ endpoint }, circuitState?.(endpoint) === true ? 1 : 0)
-    }
+    registers
   })
-  const readyState = opts.ready
-  const ready = new Gauge({
-    name: 'routegate_ready',
-    help: '1 while every endpoint holds a usable token (what /readyz reports, without fetching), else 0',
-    registers,
-    collect () { this.set(readyState?.() === true ? 1 : 0) }
-  })
-
   for (const endpoint of opts.endpoints) inflight.set({ endpoint }, 0)
   for (const workspace of opts.workspaces) {
     for (const result of ['success', 'failure'] as const) tokenFetches.inc({ workspace, result }, 0)
   }
   for (const result of ['hit', 'miss', 'refresh'] as const) tokenCache.inc({ result }, 0)
 
+  const series = new Map<string, EndpointSeries>()
+  const known = new Set([...opts.endpoints, UNKNOWN_ENDPOINT])
+  /** The bound series of a configured endpoint (any other name gets `unknown`'s). */
+  function endpointSeries (name: string): EndpointSeries {
+    const endpoint = known.has(name) ? name : UNKNOWN_ENDPOINT
+    let s = series.get(endpoint)
+    if (s === undefined) {
+      const byCode = new Map<string, Inc>()
+      s = {
+        requests (code) {
+          let c = byCode.get(code)
+          if (c === undefined) {
+            c = requests.labels({ endpoint, code })
+            byCode.set(code, c)
+          }
+          return c
+        },
+        duration: requestDuration.labels({ endpoint }),
+        upstream: upstreamDuration.labels({ endpoint }),
+        overhead: overhead.labels({ endpoint }),
+        inflight: inflight.labels({ endpoint }),
+        tokenEchoes: tokenEchoes.labels({ endpoint })
+      }
+      series.set(endpoint, s)
+    }
+    return s
+  }
+  for (const name of known) endpointSeries(name)
+
   return {
     registry,
+    endpointSeries,
+    tokenEchoes,
     requests,
     requestDuration,
     upstreamDuration,
@@ -116,9 +133,6 @@ export function createMetrics (opts: MetricsOptions) {
     tokenFetchDuration,
     tokenCache,
     tokenExpiry,
-    poolConnections,
-    circuitOpen,
-    ready,
     /** Broker hooks that keep the token metrics current. */
     brokerEvents: {
       fetched (workspace: string, result: 'success' | 'failure', seconds: number) {
@@ -134,4 +148,51 @@ export function createMetrics (opts: MetricsOptions) {
       }
     }
   }
+}
+
+/** What the state gauges read at scrape time (never on the request path, never fetching). */
+export interface StateSources {
+  endpoints: readonly string[]
+  /** Pool stats of the endpoint's pool. */
+  poolStats: (endpoint: string) => PoolStats | undefined
+  /** Whether the endpoint's circuit is open (failing fast) right now. */
+  circuitOpen: (endpoint: string) => boolean
+  /** Whether every endpoint holds a usable token. */
+  ready: () => boolean
+}
+
+/**
+ * The gauges computed at scrape time from the broker, registry, pools and breakers; registered
+ * once those exist, so the composition root builds everything in dependency order.
+ */
+export function registerStateGauges (metrics: Pick<Metrics, 'registry'>, sources: StateSources): void {
+  const registers = [metrics.registry]
+  const { endpoints, poolStats, circuitOpen, ready } = sources
+  new Gauge({ // eslint-disable-line no-new -- registered by construction
+    name: 'routegate_upstream_pool_connections',
+    help: 'undici pool of the endpoint\'s origin: connected/free/pending/running',
+    labelNames: ['endpoint', 'state'] as const,
+    registers,
+    collect () {
+      for (const endpoint of endpoints) {
+        const s = poolStats(endpoint)
+        for (const state of POOL_STATES) this.set({ endpoint, state }, s?.[state] ?? 0)
+      }
+    }
+  })
+  new Gauge({ // eslint-disable-line no-new -- registered by construction
+    name: 'routegate_upstream_circuit_open',
+    help: '1 while the endpoint\'s circuit breaker is open (failing fast after repeated connect failures), else 0',
+    labelNames: ['endpoint'] as const,
+    registers,
+    collect () {
+      for (const endpoint of endpoints) this.set({ endpoint }, circuitOpen(endpoint) ? 1 : 0)
+    }
+  })
+  new Gauge({ // eslint-disable-line no-new -- registered by construction
+    name: 'routegate_ready',
+    help: '1 while every endpoint holds a usable token (what /readyz reports, without fetching), else 0',
+    registers,
+    collect () { this.set(ready() ? 1 : 0) }
+  })
 }

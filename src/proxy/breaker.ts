@@ -3,6 +3,9 @@
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
+/** What allow() grants: false (fail fast), a request through a closed circuit, or the one probe. */
+export type Permit = false | 'closed' | 'probe'
+
 export interface BreakerOptions {
   failures: number
   openMs: number
@@ -35,16 +38,20 @@ export class CircuitBreaker {
     return this.#state === 'open' && this.#now() - this.#openedAt < this.#openMs
   }
 
-  /** Whether a request may go upstream now; in half-open state only one probe at a time. */
-  allow (): boolean {
-    if (this.#state === 'closed') return true
+  /**
+   * Whether a request may go upstream now; in half-open state only one probe at a time. The
+   * answer is the request's permit: `'probe'` for the one probe, which only its own release()
+   * (or success/failure) frees.
+   */
+  allow (): Permit {
+    if (this.#state === 'closed') return 'closed'
     if (this.#state === 'open') {
       if (this.#now() - this.#openedAt < this.#openMs) return false
       this.#set('half-open')
     }
     if (this.#probing) return false
     this.#probing = true
-    return true
+    return 'probe'
   }
 
   /** Seconds until the next probe may go, for Retry-After. */
@@ -69,9 +76,13 @@ export class CircuitBreaker {
     }
   }
 
-  /** A request that was allowed ended without telling anything about the upstream (e.g. caller left). */
-  release (): void {
-    this.#probing = false
+  /**
+   * A request that was allowed ended without telling anything about the upstream (e.g. caller
+   * left). Only the probe's own permit frees the probe slot: a request that started while the
+   * circuit was closed must not let a second probe through.
+   */
+  release (permit: Permit = 'probe'): void {
+    if (permit === 'probe') this.#probing = false
   }
 
   #set (state: BreakerState): void {

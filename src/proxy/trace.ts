@@ -20,6 +20,8 @@ export function createIdSource (poolBytes = 4096): (bytes: number) => string {
   let pool = randomBytes(poolBytes)
   let offset = 0
   return (bytes) => {
+    // An id larger than the pool comes straight from the source (never cut short).
+    if (bytes > poolBytes) return randomBytes(bytes).toString('hex')
     if (offset + bytes > pool.length) {
       pool = randomBytes(poolBytes)
       offset = 0

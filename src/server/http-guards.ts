@@ -5,6 +5,7 @@ import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import type { Exchange } from './exchange.js'
 
 export interface GuardDeps {
   logger: Logger
@@ -12,8 +13,8 @@ export interface GuardDeps {
   maxHeaderCount: number
   /** Counts a rejection that no request line will report (endpoint label `unknown`). */
   count: (status: number) => void
-  /** The request being read on this socket, if fastify already routed one (mid-body errors). */
-  requestOn: (socket: Duplex) => { clientError?: { status: number, code?: string } } | undefined
+  /** The exchange this connection is reading or answering, if any. */
+  exchangeOn: (socket: Duplex) => Pick<Exchange, 'req' | 'res' | 'clientError'> | undefined
 }
 
 type Rejection = [status: number, code: string, message: string]
@@ -37,22 +38,32 @@ function writeRaw (socket: Duplex, [status, code, message]: Rejection, extra = '
   }
 }
 
-/** fastify's clientErrorHandler: the socket's parser failed (framing, header size, timeouts). */
+/**
+ * fastify's clientErrorHandler: the socket's parser failed (framing, header size, timeouts).
+ * The error belongs to the request still being read on the connection (its own access line
+ * reports it), or else to a request that never formed (a 'client error' line, endpoint
+ * `unknown`). A response that already started cannot take an error answer: writing one would
+ * put a raw `HTTP/1.1 400` inside the body the caller is reading, so the connection is cut.
+ */
 export function clientErrorHandler (deps: GuardDeps) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
-    const inFlight = deps.requestOn(socket)
+    const ex = deps.exchangeOn(socket)
+    const reading = ex !== undefined && !ex.req.complete ? ex : undefined
     if (err.code === 'ECONNRESET' || socket.destroyed) {
       // The caller reset the connection mid-request: nothing can be answered (nginx's 499).
-      if (inFlight !== undefined) inFlight.clientError = { status: 499 }
+      if (reading !== undefined) reading.clientError = { status: 499 }
       return
     }
     const rejection = forClientError(err, deps)
-    if (inFlight !== undefined) {
-      // The request line already reached a route: its own access line reports this status.
-      inFlight.clientError = { status: rejection[0], code: rejection[1] }
+    if (reading !== undefined) {
+      reading.clientError = { status: rejection[0], code: rejection[1] }
     } else {
       deps.count(rejection[0])
       deps.logger.info({ status: rejection[0], error_code: rejection[1], parseError: err.code }, 'client error')
+    }
+    if (ex !== undefined && ex.res.headersSent && !ex.res.writableFinished) {
+      socket.destroy()
+      return
     }
     writeRaw(socket, rejection)
     ;(socket as Duplex & { destroySoon?: () => void }).destroySoon?.()

@@ -25,3 +25,17 @@ export function createLogger (opts: LoggerOptions = {}): Logger {
     timestamp: pino.stdTimeFunctions.isoTime
   }, opts.destination ?? pino.destination({ sync: false }))
 }
+
+/**
+ * The access logger: same destination, level and shape as `logger`, without the redaction pass.
+ * Only the exchange recorder writes to it, with fields that are safe by construction (see
+ * server/record.ts); every other line keeps going through `logger` and its redaction.
+ */
+export function createAccessLogger (logger: Logger): Logger {
+  const destination = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]
+  return pino({
+    level: logger.level,
+    base: { service: 'routegate' },
+    timestamp: pino.stdTimeFunctions.isoTime
+  }, destination)
+}

@@ -8,13 +8,19 @@ import { createOverloadGuard } from '../limits/overload.js'
 import { createRateLimiter } from '../limits/rate.js'
 import type { Config } from '../config/load.js'
 import { createRegistry, type Registry } from '../endpoints/registry.js'
-import { createMetrics, type Metrics } from '../metrics/index.js'
+import { createMetrics, registerStateGauges, type Metrics } from '../metrics/index.js'
 import { CircuitBreaker } from '../proxy/breaker.js'
 import { Pools } from '../proxy/pools.js'
 import { TokenBroker } from '../tokens/broker.js'
 import type { BackoffPolicy } from '../tokens/policy.js'
 import { buildAdmin } from './admin.js'
 import { buildGateway, type GatewayDeps } from './gateway.js'
+import { createExchanges } from './exchange.js'
+import { createInvocationHandler } from './invocations.js'
+import { createAccessLogger } from './logger.js'
+import { createRecorder } from './record.js'
+import { createForwarder } from '../proxy/forwarder.js'
+import { createIdSource } from '../proxy/trace.js'
 import { readFileSync } from 'node:fs'
 
 export interface RoutegateOptions {
@@ -46,23 +52,10 @@ export interface Routegate {
 export function createRoutegate (opts: RoutegateOptions): Routegate {
   const { config, logger } = opts
   const now = opts.now ?? Date.now
-  const controlDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })
-  const pools = new Pools()
-  // Registry, broker and breakers are made after the metrics; gauges read them at scrape time.
-  const late: { registry?: Registry, broker?: TokenBroker } = {}
-  const breakers = new Map<string, CircuitBreaker>()
+  // Built in dependency order: each piece gets what it needs, nothing is patched in later.
   const metrics = createMetrics({
-    circuitOpen: (name) => breakers.get(name)?.failingFast === true,
-    ready: () => late.registry?.names().every(name => {
-      const route = late.registry?.peek(name)
-      return route !== undefined && late.broker?.status(route.token.key).state !== 'none'
-    }) === true,
     endpoints: config.endpoints.map(e => e.name),
     workspaces: config.workspaces.map(w => w.name),
-    poolStats: (name) => {
-      const route = late.registry?.peek(name)
-      return route === undefined ? undefined : pools.stats(route.origin)
-    },
     defaultMetrics: opts.defaultMetrics ?? true
   })
   const broker = new TokenBroker({
@@ -75,33 +68,62 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     backoff: opts.backoff,
     events: metrics.brokerEvents
   })
+  const controlDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })
   const registry = createRegistry(config, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
-  late.registry = registry
-  late.broker = broker
-  for (const e of config.endpoints) {
-    breakers.set(e.name, new CircuitBreaker({
-      failures: e.breakerFailures,
-      openMs: e.breakerOpenMs,
-      now,
-      onChange: (state) => { logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`) }
-    }))
-  }
+  const pools = new Pools()
+  const breakers = new Map(config.endpoints.map(e => [e.name, new CircuitBreaker({
+    failures: e.breakerFailures,
+    openMs: e.breakerOpenMs,
+    now,
+    onChange: (state) => { logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`) }
+  })]))
+  registerStateGauges(metrics, {
+    endpoints: config.endpoints.map(e => e.name),
+    circuitOpen: (name) => breakers.get(name)?.failingFast === true,
+    ready: () => registry.names().every(name => {
+      const route = registry.peek(name)
+      return route !== undefined && broker.status(route.token.key).state !== 'none'
+    }),
+    poolStats: (name) => {
+      const route = registry.peek(name)
+      return route === undefined ? undefined : pools.stats(route.poolKey)
+    }
+  })
   const authenticator = createAuthenticator({ callers: config.callers, jwt: config.auth.jwt, now, log: logger })
   const overload = config.server.maxEventLoopDelayMs > 0 ? createOverloadGuard({ maxEventLoopDelayMs: config.server.maxEventLoopDelayMs }) : undefined
-  const gateway = buildGateway({
-    logger,
-    registry,
-    broker,
+  const overloaded = overload === undefined ? () => false : () => overload.overloaded()
+  const forwarder = createForwarder({
     pools,
-    metrics,
-    authenticator,
+    tokens: broker,
+    routes: registry,
+    breakerFor: (name) => breakers.get(name) as CircuitBreaker,
+    replayBufferBytes: config.server.replayBufferBytes,
+    debug: (fields, msg) => { logger.debug(fields, msg) }
+  })
+  const invoke = createInvocationHandler({
+    endpoint: (name) => registry.endpoint(name),
+    authenticate: (req) => authenticator.authenticate(req),
     rate: createRateLimiter({ now }),
     concurrency: createConcurrencyLimiter(),
-    overload,
-    breakers,
-    bodyLimitBytes: Math.max(config.server.bodyLimitBytes, ...config.endpoints.map(e => e.bodyLimitBytes)),
-    replayBufferBytes: config.server.replayBufferBytes,
+    overloaded,
+    forwarder,
+    metrics,
+    maxHeaderCount: config.server.maxHeaderCount,
+    trustProxy: config.server.trustProxy,
+    tls: config.server.tls !== undefined,
+    logger
+  })
+  const exchanges = createExchanges({
     traceMode: config.tracing.mode,
+    ids: createIdSource(),
+    record: createRecorder({ metrics, accessLog: createAccessLogger(logger), trustProxy: config.server.trustProxy })
+  })
+  const gateway = buildGateway({
+    logger,
+    metrics,
+    exchanges,
+    invoke,
+    overloaded,
     limits: config.server,
     https: tlsOptions(config)
   })

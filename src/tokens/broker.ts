@@ -112,6 +112,20 @@ export class TokenBroker {
   }
 
   /**
+   * The held token when it is fresh (not stale, not unusable), counted as a hit; else undefined
+   * and nothing counted (call get()). The request path's synchronous fast path: no promise.
+   */
+  fresh (spec: TokenSpec): string | undefined {
+    const entry = this.#entries.get(spec.key)
+    const held = entry?.token
+    if (held === undefined || this.#now() >= held.staleAt) return undefined
+    // An endpoint sharing the key registers itself through get() (the expiry gauge lists it).
+    if (spec.endpoint !== undefined && !(entry as Entry).endpoints.has(spec.endpoint)) return undefined
+    this.#events.lookup?.('hit')
+    return held.value
+  }
+
+  /**
    * Drops the token for `spec` (the upstream refused it). With `token`, only if that is still the
    * one held, so a burst of 401s for one old token does not throw away its fresh replacement.
    */
@@ -217,8 +231,7 @@ export class TokenBroker {
   #unavailable (spec: TokenSpec, entry: Entry, now: number): Error {
     const reason = entry.lastError?.reason ?? 'unknown'
     const what = spec.endpoint === undefined ? `workspace '${spec.workspace}'` : `endpoint '${spec.endpoint}'`
-    const err = new TokenUnavailable(`no valid token for ${what} (${reason})`)
     const retryAfter = Math.max(1, Math.ceil((entry.retryAt - now) / 1000))
-    return Object.assign(err, { headers: { 'retry-after': String(retryAfter) } })
+    return new TokenUnavailable(`no valid token for ${what} (${reason})`, { headers: { 'retry-after': String(retryAfter) } })
   }
 }

@@ -48,7 +48,13 @@ export function backoffDelay (failures: number, credential: boolean, policy: Bac
 /** Parses Retry-After (delta seconds or HTTP date, RFC 9110 §10.2.3) into milliseconds from now. */
 export function parseRetryAfter (value: string | undefined, now: number): number | undefined {
   if (value === undefined || value === '') return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
-  const at = Date.parse(value)
+  const v = value.trim()
+  if (/^\d+$/.test(v)) return Number(v) * 1000
+  // RFC 9110 §5.6.7 HTTP-date only (IMF-fixdate, RFC 850, asctime), all in GMT: Date.parse alone
+  // would take '1.5' or '-5' as dates, and an asctime date as local time.
+  const imf = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v) || /^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$/.test(v)
+  const asctime = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/.test(v)
+  if (!imf && !asctime) return undefined
+  const at = Date.parse(asctime ? `${v} GMT` : v)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }

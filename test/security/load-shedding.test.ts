@@ -64,7 +64,7 @@ t.test('a stalled event loop sheds new requests with 503 before any work, then r
   t.ok(Number(shed.headers['retry-after']) >= 1, 'Retry-After')
   t.same(after, before, 'the shed request reached neither the IdP, nor the token endpoint, nor the data plane')
   const line = s.logs.map(l => JSON.parse(l) as Record<string, unknown>).find(l => l.msg === 'request completed' && l.requestId === shed.headers['x-request-id'])
-  t.match(line, { status: 503, error_code: 'SERVICE_UNAVAILABLE', endpoint: 'unknown' }, 'logged as shed')
+  t.match(line, { status: 503, error_code: 'SERVICE_UNAVAILABLE', endpoint: 'fraud-model' }, 'logged as shed, under the configured endpoint it named')
   t.equal(line?.caller, undefined, 'before authentication')
 
   // Recovery: once the windows roll past the stall, the same request goes through.
@@ -77,5 +77,5 @@ t.test('a stalled event loop sheds new requests with 503 before any work, then r
   t.ok(recovered !== undefined, 'served again within 6 s')
   t.same(recovered?.json, { predictions: [1] })
   const metrics = await request(`${s.adminUrl}/metrics`).then(r => r.body.text())
-  t.match(metrics, /routegate_requests_total\{endpoint="unknown",code="503"\} [1-9]/, 'shed requests are counted')
+  t.match(metrics, /routegate_requests_total\{endpoint="fraud-model",code="503"\} [1-9]/, 'shed requests are counted')
 })

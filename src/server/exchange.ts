@@ -1,0 +1,86 @@
+// One request/response exchange on the gateway listener: the per-request record that metrics
+// and the access log are made from, opened when a request arrives and recorded exactly once
+// when its response finishes or is aborted. Also which exchange each connection is serving, so
+// a parse error can be charged to the request that caused it.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { AuthVia } from '../callers/identity.js'
+import type { RoutegateError } from '../errors.js'
+import { UNKNOWN_ENDPOINT } from '../metrics/index.js'
+import { createForwardState, type ForwardState } from '../proxy/forwarder.js'
+import { acceptableRequestId } from '../proxy/headers.js'
+import { traceContext, type TraceContext, type TraceMode } from '../proxy/trace.js'
+
+export interface Exchange {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly id: string
+  /** performance.now() when the request was handed to the gateway. */
+  readonly start: number
+  readonly trace: TraceContext
+  /** Metric label: a configured endpoint name, or `unknown`. */
+  endpoint: string
+  caller: string | undefined
+  via: AuthVia | undefined
+  keyIndex: number | undefined
+  /** The gateway's own error answer, if it answered one. */
+  error: RoutegateError | unknown
+  /** Set when the connection's parser failed while this request was being read. */
+  clientError: { status: number, code?: string } | undefined
+  /** Counted in the in-flight gauge (admitted and forwarded). */
+  inflight: boolean
+  readonly forward: ForwardState
+}
+
+export interface ExchangeOptions {
+  traceMode: TraceMode
+  /** Random hex ids (pooled), for trace and span ids. */
+  ids: (bytes: number) => string
+  /** Called once per exchange when its response is finished or aborted. */
+  record: (ex: Exchange) => void
+}
+
+/** The request id: the caller's x-request-id when short and plain, else a new UUID. */
+export function requestIdOf (req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return acceptableRequestId(given) ? given : randomUUID()
+}
+
+export interface Exchanges {
+  /** Opens the exchange for a request; its record is written when the response closes. */
+  open: (req: IncomingMessage, res: ServerResponse, id: string) => Exchange
+  /** The exchange whose response this connection is writing, or whose request it is reading. */
+  on: (socket: Duplex) => Exchange | undefined
+}
+
+export function createExchanges (opts: ExchangeOptions): Exchanges {
+  const bySocket = new WeakMap<Duplex, Exchange>()
+  return {
+    open (req, res, id) {
+      const ex: Exchange = {
+        req,
+        res,
+        id,
+        start: performance.now(),
+        trace: traceContext(req.headers.traceparent, req.headers.tracestate, opts.traceMode, opts.ids),
+        endpoint: UNKNOWN_ENDPOINT,
+        caller: undefined,
+        via: undefined,
+        keyIndex: undefined,
+        error: undefined,
+        clientError: undefined,
+        inflight: false,
+        forward: createForwardState()
+      }
+      const socket = req.socket
+      bySocket.set(socket, ex)
+      res.once('close', () => {
+        if (bySocket.get(socket) === ex) bySocket.delete(socket)
+        opts.record(ex)
+      })
+      return ex
+    },
+    on: (socket) => bySocket.get(socket)
+  }
+}

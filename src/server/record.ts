@@ -1,0 +1,81 @@
+// The one place where a finished (or aborted) exchange becomes metrics and one access-log line.
+// The access line is built only from fields known to be safe (configured names, validated ids,
+// numbers, codes, an IP-shaped address, an error's code and cleaned message), so it goes to a
+// logger without the per-line redaction pass every other log line gets.
+import type { Logger } from 'pino'
+import { RoutegateError } from '../errors.js'
+import { codeLabel, type Metrics } from '../metrics/index.js'
+import { clientAddress } from '../proxy/headers.js'
+import { describeCause } from '../proxy/upstream-errors.js'
+import type { Exchange } from './exchange.js'
+
+export interface RecorderDeps {
+  metrics: Pick<Metrics, 'endpointSeries'>
+  /** A logger without redaction, writing to the same destination as the main one. */
+  accessLog: Pick<Logger, 'info' | 'warn'>
+  trustProxy: boolean
+}
+
+/** The status an exchange is counted under: the caller's view, or the contract's for failures. */
+export function finalStatus (ex: Pick<Exchange, 'clientError' | 'forward' | 'res'>): number {
+  if (ex.clientError !== undefined) return ex.clientError.status
+  // A response that broke off after its headers is the upstream's failure, not the caller's.
+  if (ex.forward.failure !== undefined) return ex.forward.failure.statusCode
+  // A response that never finished means the caller went away (nginx's 499).
+  return ex.res.writableFinished ? ex.res.statusCode : 499
+}
+
+export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
+  return function record (ex) {
+    const status = finalStatus(ex)
+    const end = performance.now()
+    const series = deps.metrics.endpointSeries(ex.endpoint)
+    const f = ex.forward
+    series.requests(codeLabel(status)).inc()
+    series.duration.observe((end - ex.start) / 1000)
+    let upstreamMs: number | undefined
+    let overheadMs: number | undefined
+    if (f.headersAt > 0) {
+      // Upstream time is the answering attempt's dispatch → headers; everything before that
+      // (admission, a token fetch, a refused first attempt) is the gateway's overhead.
+      upstreamMs = f.headersAt - f.dispatchedAt
+      overheadMs = f.dispatchedAt - ex.start
+      series.upstream.observe(upstreamMs / 1000)
+      series.overhead.observe(overheadMs / 1000)
+    }
+    if (ex.inflight) series.inflight.dec()
+    if (f.tokenEchoes > 0) series.tokenEchoes.inc(f.tokenEchoes)
+    const failure = f.failure ?? ex.error
+    const line: Record<string, unknown> = {
+      requestId: ex.id,
+      traceId: ex.trace.traceId,
+      method: ex.req.method,
+      endpoint: ex.endpoint,
+      caller: ex.caller,
+      via: ex.via,
+      keyIndex: ex.keyIndex,
+      client: clientAddress(ex.req.headers, ex.req.socket?.remoteAddress, deps.trustProxy),
+      status,
+      durationMs: round(end - ex.start),
+      upstreamMs: upstreamMs === undefined ? undefined : round(upstreamMs),
+      overheadMs: overheadMs === undefined ? undefined : round(overheadMs),
+      bytesIn: f.bytesIn(),
+      bytesOut: f.bytesOut,
+      error_code: ex.clientError?.code ?? (failure instanceof RoutegateError ? failure.code : failure === undefined ? undefined : 'INTERNAL_ERROR'),
+      replayed: f.replayed || undefined,
+      tokenEchoes: f.tokenEchoes > 0 ? f.tokenEchoes : undefined
+    }
+    if (status >= 500) {
+      // Expected failures are logged by code and message only: no stack, no raw upstream bytes.
+      const cause = describeCause(failure)
+      if (cause !== undefined) line.cause = cause
+      deps.accessLog.warn(line, 'request completed')
+    } else {
+      deps.accessLog.info(line, 'request completed')
+    }
+  }
+}
+
+function round (ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
