@@ -1,5 +1,5 @@
 // Caller authentication by API key: sha256 of the presented key against configured digests.
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import type { CallerConfig } from '../config/load.js'
 import { toCaller, type Caller } from './caller.js'
 
@@ -26,23 +26,21 @@ export interface KeyTable {
 }
 
 /**
- * Every configured digest, each pointing at its caller (several per caller during a rotation).
+ * Every configured digest, each pointing at its caller (several per caller during a rotation),
+ * in a map keyed by the digest: one hash and one look-up per request, however many callers.
  * `callersByName` lets the authenticator share one Caller object per name across methods.
+ *
+ * A map look-up is not a constant-time comparison, and need not be: what is compared is the
+ * sha256 of the presented key, so timing could at most tell an attacker about digest bits of
+ * keys they made up, and a preimage of a configured digest cannot be found from that.
  */
 export function createKeyTable (callers: readonly CallerConfig[], callersByName?: ReadonlyMap<string, Caller>): KeyTable {
-  const table = callers.flatMap(c => {
+  const table = new Map<string, KeyMatch>()
+  for (const c of callers) {
     const caller = callersByName?.get(c.name) ?? toCaller(c)
-    return c.keySha256.map((hex, keyIndex) => ({ digest: Buffer.from(hex, 'hex'), match: { caller, keyIndex } }))
-  })
+    for (const [keyIndex, hex] of c.keySha256.entries()) table.set(hex.toLowerCase(), { caller, keyIndex })
+  }
   return {
-    lookup (key) {
-      const digest = createHash('sha256').update(key).digest()
-      // Compare against every digest without stopping early, so timing says nothing of the key.
-      let found: KeyMatch | undefined
-      for (const row of table) {
-        if (timingSafeEqual(row.digest, digest) && found === undefined) found = row.match
-      }
-      return found
-    }
+    lookup: (key) => table.get(createHash('sha256').update(key).digest('hex'))
   }
 }
