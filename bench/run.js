@@ -72,7 +72,8 @@ const opts = {
   passes: Number(argv.passes ?? (smoke ? 1 : 3)),
   connections: (argv.connections ?? (smoke ? '32' : '1,32,128')).split(',').map(Number),
   proxies: argv.only === undefined ? PROXIES : argv.only.split(',').map(s => s.trim()),
-  warmSeconds: smoke ? 1 : 2,
+  // Smoke numbers are not meant to be read, so no warm-up there.
+  warmSeconds: smoke ? 0 : 2,
   https: !argv['skip-https'],
   // Smoke keeps the scale and RSS checks, tiny, so that their code paths are exercised too.
   scale: argv['skip-scale'] ? null : smoke ? { endpoints: 100, callers: 1000 } : { endpoints: 1000, callers: 10_000 },
@@ -201,6 +202,7 @@ async function bench ({ dir, info, startedAt, t0 }) {
   }
   /** Unmeasured load at the highest connection count: JIT, upstream pools and tokens warm. */
   const warm = async (ts) => {
+    if (opts.warmSeconds === 0) return
     for (const t of ts) if (t.pids !== null) await runWrk({ url: t.url, connections: Math.max(...opts.connections, 32), seconds: opts.warmSeconds, script })
   }
   /** Every (target, connections) once per pass; the target order is reversed on every other pass. */
