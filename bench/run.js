@@ -44,7 +44,7 @@ const { values: argv } = parseArgs({
     'skip-rss': { type: 'boolean', default: false },
     'skip-https': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
-    out: { type: 'string', default: join(ROOT, 'bench', 'results') },
+    out: { type: 'string' },
     'keep-temp': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false }
   }
@@ -60,13 +60,16 @@ if (argv.help) {
   --skip-scale         no 1,000-endpoint / 10,000-caller checks
   --skip-rss           no RSS check over 1 M requests
   --smoke              a few-second end-to-end check of the harness; exits 1 on errors or empty runs
-  --out DIR            where <timestamp>.json and latest.json go (default bench/results)
+  --out DIR            where <timestamp>.json and latest.json go (default bench/results;
+                       --smoke: $TMPDIR/routegate-bench-smoke)
   --keep-temp          keep the temp dir (configs, gateway logs, nginx error logs)
 `)
   process.exit(0)
 }
 
 const smoke = argv.smoke
+// A smoke run's figures mean nothing: they must not replace bench/results/latest.json.
+const outDir = argv.out ?? (smoke ? join(tmpdir(), 'routegate-bench-smoke') : join(ROOT, 'bench', 'results'))
 const opts = {
   seconds: Number(argv.seconds ?? (smoke ? 1 : 3)),
   passes: Number(argv.passes ?? (smoke ? 1 : 3)),
@@ -358,7 +361,7 @@ async function bench ({ dir, info, startedAt, t0 }) {
   for (const n of nginxErrors) if (n.lines.length > 0) say(`- ${n.name} error log: ${n.lines.length} lines, e.g. ${n.lines[0]}`)
   if (flagged.length > 0) say(`\nRUNS WITH ERRORS: ${flagged.length}\n${flagged.map(f => `- ${JSON.stringify(f)}`).join('\n')}`)
   say(`\nTotal time: ${totalSeconds.toFixed(0)} s${totalSeconds > 600 ? ' (over the 10-minute budget)' : ''}`)
-  const file = writeResults(argv.out, result)
+  const file = writeResults(outDir, result)
   say(`Results: ${file} (and latest.json)`)
   return result
 }
