@@ -32,6 +32,8 @@ import { runWrk, writeScript } from './lib/wrk.js'
 const TRUST_BY_CONFIG = false
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
+// Node flags for every routegate child, e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const PROXIES = ['routegate', 'bare', 'reply-from', 'nginx']
 
 const { values: argv } = parseArgs({
@@ -174,7 +176,7 @@ async function bench ({ dir, info, startedAt, t0 }) {
   const targets = [{ name: 'direct', url: `${upstreamOrigin}${INVOKE_PATH}`, pids: null }]
   const gateways = []
   if (hasRoutegate) {
-    const rg = await startRoutegate({ name: 'routegate', dir, config: { emu, upstreamOrigin } })
+    const rg = await startRoutegate({ nodeArgs: NODE_ARGS, name: 'routegate', dir, config: { emu, upstreamOrigin } })
     gateways.push(rg)
     targets.push({ name: 'routegate', url: `${rg.url}${INVOKE_PATH}`, pids: rg.pids, gateway: rg })
   }
@@ -230,6 +232,7 @@ async function bench ({ dir, info, startedAt, t0 }) {
     const hts = [{ name: 'direct-https', url: `${upstreamTlsOrigin}${INVOKE_PATH}`, pids: null, dispatcher: trusting }]
     if (hasRoutegate) {
       const rg = await startRoutegate({
+        nodeArgs: NODE_ARGS,
         name: 'routegate-https',
         dir,
         config: { emu, upstreamOrigin: upstreamTlsOrigin, extraEndpoint: TRUST_BY_CONFIG ? { caFile: cert.certFile } : {} },
@@ -255,14 +258,15 @@ async function bench ({ dir, info, startedAt, t0 }) {
     const many = []
     for (const [name, config] of [[`routegate ${endpoints} endpoints`, { endpoints }], [`routegate ${callers} callers`, { callers }]]) {
       const started = performance.now()
-      const rg = await startRoutegate({ name: name.replace(/ /g, '-'), dir, config: { emu, upstreamOrigin, ...config } })
+      const rg = await startRoutegate({ nodeArgs: NODE_ARGS, name: name.replace(/ /g, '-'), dir, config: { emu, upstreamOrigin, ...config } })
       say(`  ${name}: ready in ${Math.round(performance.now() - started)} ms`)
       gateways.push(rg)
       many.push({ name, url: `${rg.url}${INVOKE_PATH}`, pids: rg.pids, gateway: rg })
     }
     for (const t of many) await preflight(t)
-    await warm(many)
     const scaleTargets = [{ ...base, name: 'routegate 1 endpoint, 1 caller' }, ...many]
+    // The base too: it sat idle through the HTTPS section, and its first run came out slow.
+    await warm(scaleTargets)
     await passes('scale', scaleTargets, [32])
     const rows = summarize(runs.filter(r => r.section === 'scale'))
     const [b, e, c] = scaleTargets.map(t => row(rows, t.name, 32))
@@ -285,7 +289,8 @@ async function bench ({ dir, info, startedAt, t0 }) {
 
   // ---- Stop everything, then read the logs. ----------------------------------------------------
   await stopAll()
-  const gatewayLogs = gateways.map(g => ({ name: g.name, ...scanLog(g.logFile) }))
+  const gatewayLogs = []
+  for (const g of gateways) gatewayLogs.push({ name: g.name, ...await scanLog(g.logFile) })
   const nginxErrors = [upstream, ...targets.filter(t => t.nginx !== undefined).map(t => t.nginx)].map(n => ({
     name: n.name, lines: readFileSync(n.errorLog, 'utf8').split('\n').filter(l => l !== '')
   }))
@@ -383,7 +388,7 @@ async function startBaseline (name, upstreamOrigin, token, ca) {
 async function rssCheck ({ dir, emu, upstreamOrigin, script, gateways, estimate }) {
   const marks = [...opts.rss]
   say(`\n== rss: fresh routegate, 32 connections until ${marks.map(m => m.toLocaleString('en-US')).join(' and ')} requests`)
-  const rg = await startRoutegate({ name: 'routegate-rss', dir, config: { emu, upstreamOrigin } })
+  const rg = await startRoutegate({ nodeArgs: NODE_ARGS, name: 'routegate-rss', dir, config: { emu, upstreamOrigin } })
   gateways.push(rg)
   const url = `${rg.url}${INVOKE_PATH}`
   const trajectory = [{ requests: 0, ...memoryKb(rg.pid) }]
