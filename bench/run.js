@@ -1,108 +1,427 @@
-// Benchmark: latency and throughput through routegate versus straight to the data plane.
-// The emulator runs in this process; the gateway runs as a child process (the thing measured).
-// Usage: npm run bench [-- --seconds 10 --concurrency 32]
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// Benchmark harness (`npm run bench`): the same wrk load, side by side in one run, on
+//   direct      nginx upstream, no proxy (the floor for latency)
+//   routegate   the gateway with every feature on (caller keys, token broker, metrics, access log)
+//   bare        node:http + undici Pool, the least a Node proxy can do (bench/baselines/bare.js)
+//   reply-from  fastify + @fastify/reply-from (bench/baselines/reply-from.js)
+//   nginx       nginx proxy_pass with a keep-alive upstream
+// plus an HTTPS-upstream variant, scale checks (1,000 endpoints, 10,000 caller keys) and an RSS
+// check over 1 M requests. Each proxy is charged the CPU its own processes burnt, from /proc:
+// on a 2-core machine shared by wrk, nginx and the proxy, per-core req/s is the stable figure.
+// See bench/README.md for how to run it and read it.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Pool, request } from 'undici'
-import { startEmulator } from '../dist/emulator/index.js'
-import { sha256Hex } from '../dist/callers/keys.js'
+import { Agent, request } from 'undici'
+import { freePort, startChild, stopAll, stopChildrenOnExit, waitForPort } from './lib/children.js'
+import { startTokenEndpoint } from './lib/emulator.js'
+import { nginxBinary, proxyConf, startNginx, upstreamConf } from './lib/nginx.js'
+import { CLK_TCK, cpuMeter, memoryKb } from './lib/proc.js'
+import { INVOKE_PATH, RESPONSE_BODY } from './lib/payloads.js'
+import { ratio, row, summarize, table, target, targetsText, writeResults } from './lib/report.js'
+import { CALLER_KEY, scanLog, startRoutegate } from './lib/routegate.js'
+import { makeSelfSigned } from './lib/tls.js'
+import { runWrk, writeScript } from './lib/wrk.js'
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '32' } } })
-const seconds = Number(values.seconds)
-const concurrency = Number(values.concurrency)
-const body = JSON.stringify({ dataframe_split: { columns: ['a', 'b', 'c'], data: [[1, 2, 3], [4, 5, 6]] } })
+// ---- Switch: how the HTTPS-upstream gateway trusts the bench's self-signed certificate. ------
+// The endpoint field `caFile` (a PEM path) is being added to the config on main. Until it lands
+// this stays false and the gateway child runs with NODE_EXTRA_CA_CERTS (the same trust, set
+// process-wide). After merging main with caFile in src/config/schema.ts, set it to true.
+const TRUST_BY_CONFIG = false
 
-const emu = await startEmulator({ endpoints: [{ name: 'fraud-model' }] })
-const principal = emu.principals[0]
-const callerKey = 'rgk_bench_caller_key'
-const dir = mkdtempSync(join(tmpdir(), 'routegate-bench-'))
-const configPath = join(dir, 'config.json')
-const [gwPort, adminPort] = [await freePort(), await freePort()]
-writeFileSync(configPath, JSON.stringify({
-  server: { host: '127.0.0.1', port: gwPort },
-  admin: { host: '127.0.0.1', port: adminPort },
-  log: { level: process.env.BENCH_LOG_LEVEL ?? 'info' },
-  workspaces: [{ name: 'bench', host: emu.url, clientId: principal.clientId, clientSecret: principal.clientSecret }],
-  endpoints: [{ name: 'fraud-model', workspace: 'bench', url: emu.endpointUrl('fraud-model'), endpointId: emu.endpoints['fraud-model'].id }],
-  callers: [{ name: 'bench', keySha256: sha256Hex(callerKey), endpoints: ['*'] }]
-}))
+const ROOT = fileURLToPath(new URL('../', import.meta.url))
+// Node flags for every routegate child, e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const PROXIES = ['routegate', 'bare', 'reply-from', 'nginx']
 
-// The gateway logs one access line per request, as in production; its stdout is drained here.
-const gw = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/cli/index.js', '--config', configPath], { stdio: ['ignore', 'pipe', 'inherit'] })
-gw.stdout.resume()
-const urls = { gateway: `http://127.0.0.1:${gwPort}`, admin: `http://127.0.0.1:${adminPort}` }
-for (let i = 0; ; i++) {
-  const ok = await request(`${urls.admin}/readyz`).then(r => r.body.dump().then(() => r.statusCode === 200), () => false)
-  if (ok) break
-  if (i > 100) throw new Error('gateway did not become ready')
-  await new Promise(resolve => setTimeout(resolve, 100))
-}
-
-// A token for the direct baseline, minted the way the gateway does.
-const tokenRes = await request(`${emu.url}/oidc/v1/token`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${principal.clientId}:${principal.clientSecret}`).toString('base64')}` },
-  body: new URLSearchParams({
-    grant_type: 'client_credentials',
-    scope: 'all-apis',
-    authorization_details: JSON.stringify([{ type: 'workspace_permission', object_type: 'serving-endpoints', object_path: `/serving-endpoints/${emu.endpoints['fraud-model'].id}`, actions: ['query_inference_endpoint'] }])
-  }).toString()
+const { values: argv } = parseArgs({
+  options: {
+    seconds: { type: 'string' },
+    passes: { type: 'string' },
+    connections: { type: 'string' },
+    only: { type: 'string' },
+    'skip-scale': { type: 'boolean', default: false },
+    'skip-rss': { type: 'boolean', default: false },
+    'skip-https': { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    'keep-temp': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false }
+  }
 })
-const token = (await tokenRes.body.json()).access_token
 
-async function freePort () {
-  const { createServer } = await import('node:net')
-  const srv = createServer()
-  await new Promise(resolve => srv.listen(0, '127.0.0.1', resolve))
-  const { port } = srv.address()
-  await new Promise(resolve => srv.close(resolve))
-  return port
+if (argv.help) {
+  process.stdout.write(`Usage: node bench/run.js [options]   (npm run bench -- [options])
+  --seconds N          length of each measured wrk run (default 3; --smoke 1)
+  --passes N           passes over every (proxy, connections), order reversed each pass (default 3; --smoke 1)
+  --connections LIST   wrk connection counts (default 1,32,128; --smoke 32)
+  --only LIST          proxies among ${PROXIES.join(',')} (direct always runs; it is the latency floor)
+  --skip-https         no HTTPS-upstream variant
+  --skip-scale         no 1,000-endpoint / 10,000-caller checks
+  --skip-rss           no RSS check over 1 M requests
+  --smoke              a few-second end-to-end check of the harness; exits 1 on errors or empty runs
+  --out DIR            where <timestamp>.json and latest.json go (default bench/results;
+                       --smoke: $TMPDIR/routegate-bench-smoke)
+  --keep-temp          keep the temp dir (configs, gateway logs, nginx error logs)
+`)
+  process.exit(0)
 }
 
-async function load (label, url, auth) {
-  const u = new URL(url)
-  const pool = new Pool(u.origin, { connections: concurrency })
-  const latencies = []
-  let errors = 0
-  const deadline = performance.now() + seconds * 1000
-  async function worker () {
-    while (performance.now() < deadline) {
-      const t0 = performance.now()
-      const res = await pool.request({ method: 'POST', path: u.pathname, headers: { authorization: auth, 'content-type': 'application/json' }, body })
-      await res.body.dump()
-      if (res.statusCode !== 200) errors++
-      latencies.push(performance.now() - t0)
+const smoke = argv.smoke
+// A smoke run's figures mean nothing: they must not replace bench/results/latest.json.
+const outDir = argv.out ?? (smoke ? join(tmpdir(), 'routegate-bench-smoke') : join(ROOT, 'bench', 'results'))
+const opts = {
+  seconds: Number(argv.seconds ?? (smoke ? 1 : 3)),
+  passes: Number(argv.passes ?? (smoke ? 1 : 3)),
+  connections: (argv.connections ?? (smoke ? '32' : '1,32,128')).split(',').map(Number),
+  proxies: argv.only === undefined ? PROXIES : argv.only.split(',').map(s => s.trim()),
+  // Smoke numbers are not meant to be read, so no warm-up there.
+  warmSeconds: smoke ? 0 : 2,
+  https: !argv['skip-https'],
+  // Smoke keeps the scale and RSS checks, tiny, so that their code paths are exercised too.
+  scale: argv['skip-scale'] ? null : smoke ? { endpoints: 100, callers: 1000 } : { endpoints: 1000, callers: 10_000 },
+  rss: argv['skip-rss'] ? null : smoke ? [2_000, 10_000] : [100_000, 1_000_000],
+  smoke
+}
+for (const p of opts.proxies) if (!PROXIES.includes(p)) usage(`--only: unknown proxy '${p}' (one of ${PROXIES.join(', ')})`)
+if (!Number.isInteger(opts.seconds) || opts.seconds < 1) usage('--seconds must be a whole number ≥ 1 (wrk takes whole seconds)')
+if (!Number.isInteger(opts.passes) || opts.passes < 1) usage('--passes must be ≥ 1')
+if (opts.connections.some(c => !Number.isInteger(c) || c < 1)) usage('--connections must be positive integers')
+const hasRoutegate = opts.proxies.includes('routegate')
+
+function usage (message) {
+  process.stderr.write(`bench: ${message}\n`)
+  process.exit(64)
+}
+
+const say = (line) => process.stdout.write(line + '\n')
+
+/** Versions of what is measured, and the refusal to start without the tools. */
+function machine () {
+  const missing = []
+  const version = (cmd, args) => {
+    // wrk -v exits 1 and nginx -v prints on stderr: take whatever was printed.
+    const r = spawnSync(cmd, args, { encoding: 'utf8' })
+    return r.error === undefined ? `${r.stdout}${r.stderr}` : null
+  }
+  const wrk = version('wrk', ['-v'])
+  if (wrk === null || !/wrk/.test(wrk)) missing.push('wrk')
+  const nginx = nginxBinary()
+  if (nginx === undefined) missing.push('nginx')
+  const openssl = version('openssl', ['version'])
+  if (openssl === null) missing.push('openssl')
+  if (missing.length > 0) throw new Error(`missing: ${missing.join(', ')} (apt-get install ${missing.join(' ')})`)
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    wrk: /wrk (\S+)/.exec(wrk)?.[1],
+    nginx: /nginx\/(\S+)/.exec(version(nginx, ['-v']))?.[1],
+    openssl: openssl.trim(),
+    clkTck: CLK_TCK
+  }
+}
+
+/** One request through a target: it must answer 200 with the upstream's exact body. */
+async function preflight (t) {
+  const res = await request(t.url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${CALLER_KEY}`, 'content-type': 'application/json' },
+    body: '{"ping":1}',
+    ...(t.dispatcher === undefined ? {} : { dispatcher: t.dispatcher })
+  })
+  const text = await res.body.text()
+  if (res.statusCode !== 200 || text !== RESPONSE_BODY) throw new Error(`${t.name} preflight: ${res.statusCode} ${text.slice(0, 300)}`)
+}
+
+async function main () {
+  const startedAt = new Date().toISOString()
+  const t0 = performance.now()
+  const info = machine()
+  const dir = mkdtempSync(join(tmpdir(), 'routegate-bench-'))
+  const cleanup = () => { if (!argv['keep-temp']) rmSync(dir, { recursive: true, force: true }) }
+  try {
+    const result = await bench({ dir, info, startedAt, t0 })
+    return result
+  } finally {
+    await stopAll()
+    if (argv['keep-temp']) say(`temp dir kept: ${dir}`)
+    cleanup()
+  }
+}
+
+async function bench ({ dir, info, startedAt, t0 }) {
+  say(`routegate bench: ${opts.passes} pass(es) × ${opts.seconds} s, connections ${opts.connections.join(',')}, proxies ${opts.proxies.join(',')}${smoke ? ' (smoke)' : ''}`)
+  say(`machine: ${info.cpus} CPUs (${info.cpuModel}), node ${info.node}, wrk ${info.wrk}, nginx ${info.nginx}`)
+  const token = 'bench-fixed-data-plane-token' // what the baselines send; the upstream does not check it
+  const script = join(dir, 'post.lua')
+  writeScript(script, { authorization: `Bearer ${CALLER_KEY}` })
+
+  // ---- Upstream: nginx answering over HTTP and HTTPS, and the token endpoint. --------------
+  const cert = makeSelfSigned(dir)
+  const up = { port: await freePort(), tlsPort: await freePort() }
+  const upstream = await startNginx({
+    name: 'nginx upstream',
+    prefix: join(dir, 'nginx-upstream'),
+    files: upstreamConf({ prefix: join(dir, 'nginx-upstream'), port: up.port, tls: { port: up.tlsPort, ...cert } }),
+    ports: [up.port, up.tlsPort]
+  })
+  const upstreamOrigin = `http://127.0.0.1:${up.port}`
+  const upstreamTlsOrigin = `https://127.0.0.1:${up.tlsPort}`
+  const emu = await startTokenEndpoint({ endpoints: opts.scale !== null && hasRoutegate ? opts.scale.endpoints : 1 })
+
+  // ---- The proxies under test. ---------------------------------------------------------------
+  const targets = [{ name: 'direct', url: `${upstreamOrigin}${INVOKE_PATH}`, pids: null }]
+  const gateways = []
+  if (hasRoutegate) {
+    const rg = await startRoutegate({ nodeArgs: NODE_ARGS, name: 'routegate', dir, config: { emu, upstreamOrigin } })
+    gateways.push(rg)
+    targets.push({ name: 'routegate', url: `${rg.url}${INVOKE_PATH}`, pids: rg.pids, gateway: rg })
+  }
+  if (opts.proxies.includes('bare')) targets.push(await startBaseline('bare', upstreamOrigin, token))
+  if (opts.proxies.includes('reply-from')) targets.push(await startBaseline('reply-from', upstreamOrigin, token))
+  if (opts.proxies.includes('nginx')) {
+    const port = await freePort()
+    const prefix = join(dir, 'nginx-proxy')
+    const ngx = await startNginx({ name: 'nginx proxy', prefix, files: proxyConf({ prefix, port, upstreamPort: up.port, token }), ports: [port] })
+    targets.push({ name: 'nginx', url: `http://127.0.0.1:${port}${INVOKE_PATH}`, pids: ngx.pids, nginx: ngx })
+  }
+  for (const t of targets) await preflight(t)
+
+  const runs = []
+  const measure = async (section, t, connections, pass) => {
+    const cpu = t.pids === null ? null : cpuMeter(t.pids)
+    const upCpu = cpuMeter(upstream.pids)
+    cpu?.start()
+    upCpu.start()
+    const w = await runWrk({ url: t.url, connections, seconds: opts.seconds, script })
+    const run = { section, target: t.name, connections, pass, ...w, cpu: cpu?.stop(w.requests) ?? null, upstreamCpu: upCpu.stop(w.requests) }
+    delete run.pid
+    runs.push(run)
+    const flag = run.errors.total > 0 || run.requests === 0 ? `  ERRORS ${JSON.stringify(run.errors)}` : ''
+    say(`  ${section.padEnd(5)} pass ${pass} c=${String(connections).padEnd(3)} ${t.name.padEnd(26)} ${Math.round(run.rps).toString().padStart(6)} req/s  p50 ${run.latencyUs.p50} µs  p99 ${run.latencyUs.p99} µs` +
+      (run.cpu === null ? '' : `  ${run.cpu.cpuUsPerRequest?.toFixed(1)} CPU µs/req`) + flag)
+    return run
+  }
+  /** Unmeasured load at the highest connection count: JIT, upstream pools and tokens warm. */
+  const warm = async (ts) => {
+    if (opts.warmSeconds === 0) return
+    for (const t of ts) if (t.pids !== null) await runWrk({ url: t.url, connections: Math.max(...opts.connections, 32), seconds: opts.warmSeconds, script })
+  }
+  /** Every (target, connections) once per pass; the target order is reversed on every other pass. */
+  const passes = async (section, ts, connections) => {
+    for (let pass = 1; pass <= opts.passes; pass++) {
+      const order = pass % 2 === 1 ? ts : [...ts].reverse()
+      for (const c of connections) for (const t of order) await measure(section, t, c, pass)
     }
   }
-  // Warm-up: connections and the gateway's token.
-  for (let i = 0; i < 50; i++) { const r = await pool.request({ method: 'POST', path: u.pathname, headers: { authorization: auth, 'content-type': 'application/json' }, body }); await r.body.dump() }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  await pool.close()
-  latencies.sort((a, b) => a - b)
-  const q = p => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(2)
-  const result = { label, requests: latencies.length, rps: Math.round(latencies.length / seconds), errors, p50ms: q(0.5), p90ms: q(0.9), p99ms: q(0.99) }
-  console.log(JSON.stringify(result))
+
+  say('\n== main: HTTP upstream')
+  await warm(targets)
+  await passes('main', targets, opts.connections)
+  const mainRows = summarize(runs.filter(r => r.section === 'main'))
+
+  // ---- HTTPS upstream: routegate and bare over TLS to nginx, at 32 connections. --------------
+  let httpsRows = []
+  if (opts.https) {
+    say('\n== https: HTTPS upstream (self-signed CA), 32 connections')
+    // The bench's own preflight request to nginx must trust the certificate too.
+    const trusting = new Agent({ connect: { ca: readFileSync(cert.certFile) } })
+    const hts = [{ name: 'direct-https', url: `${upstreamTlsOrigin}${INVOKE_PATH}`, pids: null, dispatcher: trusting }]
+    if (hasRoutegate) {
+      const rg = await startRoutegate({
+        nodeArgs: NODE_ARGS,
+        name: 'routegate-https',
+        dir,
+        config: { emu, upstreamOrigin: upstreamTlsOrigin, extraEndpoint: TRUST_BY_CONFIG ? { caFile: cert.certFile } : {} },
+        env: TRUST_BY_CONFIG ? {} : { NODE_EXTRA_CA_CERTS: cert.certFile }
+      })
+      gateways.push(rg)
+      hts.push({ name: 'routegate-https', url: `${rg.url}${INVOKE_PATH}`, pids: rg.pids, gateway: rg })
+    }
+    if (opts.proxies.includes('bare')) hts.push(await startBaseline('bare-https', upstreamTlsOrigin, token, cert.certFile))
+    for (const t of hts) await preflight(t)
+    await trusting.close()
+    await warm(hts)
+    await passes('https', hts, [32])
+    httpsRows = summarize(runs.filter(r => r.section === 'https'))
+  }
+
+  // ---- Scale: routegate with 1,000 endpoints and with 10,000 caller keys, vs 1 and 1. --------
+  let scale = null
+  if (opts.scale !== null && hasRoutegate) {
+    const { endpoints, callers } = opts.scale
+    say(`\n== scale: routegate with ${endpoints} endpoints / ${callers} caller keys vs 1 / 1, 32 connections`)
+    const base = targets.find(t => t.name === 'routegate')
+    const many = []
+    for (const [name, config] of [[`routegate ${endpoints} endpoints`, { endpoints }], [`routegate ${callers} callers`, { callers }]]) {
+      const started = performance.now()
+      const rg = await startRoutegate({ nodeArgs: NODE_ARGS, name: name.replace(/ /g, '-'), dir, config: { emu, upstreamOrigin, ...config } })
+      say(`  ${name}: ready in ${Math.round(performance.now() - started)} ms`)
+      gateways.push(rg)
+      many.push({ name, url: `${rg.url}${INVOKE_PATH}`, pids: rg.pids, gateway: rg })
+    }
+    for (const t of many) await preflight(t)
+    const scaleTargets = [{ ...base, name: 'routegate 1 endpoint, 1 caller' }, ...many]
+    // The base too: it sat idle through the HTTPS section, and its first run came out slow.
+    await warm(scaleTargets)
+    await passes('scale', scaleTargets, [32])
+    const rows = summarize(runs.filter(r => r.section === 'scale'))
+    const [b, e, c] = scaleTargets.map(t => row(rows, t.name, 32))
+    scale = {
+      endpoints,
+      callers,
+      rows,
+      endpointsRpsRatio: ratio(e?.rps, b?.rps),
+      endpointsPerCoreRatio: ratio(e?.perCoreRps, b?.perCoreRps),
+      callersRpsRatio: ratio(c?.rps, b?.rps),
+      callersPerCoreRatio: ratio(c?.perCoreRps, b?.perCoreRps)
+    }
+  }
+
+  // ---- RSS: a fresh routegate under continuous load, VmRSS after 100k and after 1 M requests. -
+  let rss = null
+  if (opts.rss !== null && hasRoutegate) {
+    rss = await rssCheck({ dir, emu, upstreamOrigin, script, gateways, estimate: row(mainRows, 'routegate', 32)?.rps })
+  }
+
+  // ---- Stop everything, then read the logs. ----------------------------------------------------
+  await stopAll()
+  const gatewayLogs = []
+  for (const g of gateways) gatewayLogs.push({ name: g.name, ...await scanLog(g.logFile) })
+  const nginxErrors = [upstream, ...targets.filter(t => t.nginx !== undefined).map(t => t.nginx)].map(n => ({
+    name: n.name, lines: readFileSync(n.errorLog, 'utf8').split('\n').filter(l => l !== '')
+  }))
+
+  // ---- Ratios and targets. ---------------------------------------------------------------------
+  const rg32 = row(mainRows, 'routegate', 32)
+  const ratios = {
+    routegateOverBare: ratio(rg32?.perCoreRps, row(mainRows, 'bare', 32)?.perCoreRps),
+    routegateOverReplyFrom: ratio(rg32?.perCoreRps, row(mainRows, 'reply-from', 32)?.perCoreRps),
+    routegateOverNginx: ratio(rg32?.perCoreRps, row(mainRows, 'nginx', 32)?.perCoreRps),
+    httpsRoutegateOverBare: ratio(row(httpsRows, 'routegate-https', 32)?.perCoreRps, row(httpsRows, 'bare-https', 32)?.perCoreRps)
+  }
+  const direct1 = row(mainRows, 'direct', 1)
+  const addedLatencyUs = Object.fromEntries(opts.proxies.map(p => {
+    const r = row(mainRows, p, 1)
+    return [p, r === undefined || direct1 === undefined ? null : { p50: r.p50Us - direct1.p50Us, p99: r.p99Us - direct1.p99Us }]
+  }))
+  const targets_ = [
+    target('routegate ÷ bare, per-core req/s at 32 connections', ratios.routegateOverBare, '>=', 0.9),
+    target('routegate ÷ reply-from, per-core req/s at 32 connections', ratios.routegateOverReplyFrom, '>=', 1.8),
+    target('routegate added latency over direct at 1 connection, p50', addedLatencyUs.routegate?.p50, '<=', 170, ' µs'),
+    target('routegate added latency over direct at 1 connection, p99', addedLatencyUs.routegate?.p99, '<=', 1500, ' µs'),
+    target(`scale: ${opts.scale?.endpoints} endpoints ÷ 1, req/s at 32 connections`, scale?.endpointsRpsRatio, '>=', 0.9),
+    target(`scale: ${opts.scale?.callers} caller keys ÷ 1, req/s at 32 connections`, scale?.callersRpsRatio, '>=', 0.9),
+    target(`RSS after ${opts.rss?.[1]} ÷ after ${opts.rss?.[0]} requests`, rss?.ratio, '<=', 1.1)
+  ]
+  const flagged = runs.filter(r => r.errors.total > 0 || r.requests === 0).map(r => ({ section: r.section, target: r.target, connections: r.connections, pass: r.pass, requests: r.requests, errors: r.errors }))
+  if (rss !== null && (rss.errors > 0 || rss.points.length === 0)) flagged.push({ section: 'rss', target: 'routegate-rss', errors: rss.errors })
+  const totalSeconds = (performance.now() - t0) / 1000
+
+  const result = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    totalSeconds,
+    smoke,
+    options: { ...opts, trustByConfig: TRUST_BY_CONFIG },
+    machine: info,
+    payload: { requestBytes: 327, responseBytes: Buffer.byteLength(RESPONSE_BODY) },
+    main: mainRows,
+    https: httpsRows,
+    ratios,
+    addedLatencyUs,
+    scale,
+    rss,
+    targets: targets_,
+    flagged,
+    gatewayLogs,
+    nginxErrors,
+    runs
+  }
+
+  // ---- The report. -------------------------------------------------------------------------------
+  say('')
+  say(table(mainRows, `HTTP upstream: medians of ${opts.passes} pass(es) × ${opts.seconds} s`))
+  if (httpsRows.length > 0) say('\n' + table(httpsRows, 'HTTPS upstream'))
+  if (scale !== null) say('\n' + table(scale.rows, 'Scale (routegate)'))
+  say('\nRatios (per-core req/s at 32 connections):')
+  say(`- routegate ÷ bare       = ${fmtRatio(ratios.routegateOverBare)}`)
+  say(`- routegate ÷ reply-from = ${fmtRatio(ratios.routegateOverReplyFrom)}`)
+  say(`- routegate ÷ nginx      = ${fmtRatio(ratios.routegateOverNginx)}`)
+  if (opts.https) say(`- HTTPS: routegate ÷ bare = ${fmtRatio(ratios.httpsRoutegateOverBare)}`)
+  say('Added latency over direct at 1 connection (median p50 / p99):')
+  for (const [p, a] of Object.entries(addedLatencyUs)) say(`- ${p.padEnd(10)} ${a === null ? '–' : `${Math.round(a.p50)} µs / ${Math.round(a.p99)} µs`}`)
+  if (scale !== null) say(`Scale: ${scale.endpoints} endpoints ÷ 1 = ${fmtRatio(scale.endpointsRpsRatio)} req/s (${fmtRatio(scale.endpointsPerCoreRatio)} per-core); ${scale.callers} callers ÷ 1 = ${fmtRatio(scale.callersRpsRatio)} req/s (${fmtRatio(scale.callersPerCoreRatio)} per-core)`)
+  if (rss !== null) say(`RSS: ${rss.points.map(p => `${Math.round(p.rssKb / 1024)} MiB after ${p.requests.toLocaleString('en-US')} requests`).join(', ')} → ratio ${fmtRatio(rss.ratio)}`)
+  say('\nTargets:')
+  say(targetsText(targets_))
+  say('\nGateway logs:')
+  for (const g of gatewayLogs) {
+    say(`- ${g.name}: ${g.lines.toLocaleString('en-US')} lines, ${(g.bytes / 1e6).toFixed(1)} MB, ${JSON.stringify(g.byLevel)}${g.unparsable > 0 ? `, ${g.unparsable} not JSON` : ''}`)
+    for (const w of g.warnings) say(`    ${w.count} × ${w.message}`)
+  }
+  for (const n of nginxErrors) if (n.lines.length > 0) say(`- ${n.name} error log: ${n.lines.length} lines, e.g. ${n.lines[0]}`)
+  if (flagged.length > 0) say(`\nRUNS WITH ERRORS: ${flagged.length}\n${flagged.map(f => `- ${JSON.stringify(f)}`).join('\n')}`)
+  say(`\nTotal time: ${totalSeconds.toFixed(0)} s${totalSeconds > 600 ? ' (over the 10-minute budget)' : ''}`)
+  const file = writeResults(outDir, result)
+  say(`Results: ${file} (and latest.json)`)
   return result
 }
 
-const direct = await load('direct to data plane', emu.endpointUrl('fraud-model'), `Bearer ${token}`)
-const via = await load('through routegate', `${urls.gateway}/serving-endpoints/fraud-model/invocations`, `Bearer ${callerKey}`)
-const metrics = await (await request(`${urls.admin}/metrics`)).body.text()
-const overhead = metrics.split('\n').filter(l => l.startsWith('routegate_overhead_seconds_bucket') && l.includes('fraud-model'))
-const count = Number(/routegate_overhead_seconds_count\{endpoint="fraud-model"\} (\d+)/.exec(metrics)?.[1] ?? 0)
-const bucket = (q) => overhead.map(l => [Number(/le="([^"]+)"/.exec(l)[1]), Number(l.split(' ').pop())]).find(([, c]) => c >= q * count)?.[0]
-console.log(JSON.stringify({
-  summary: `concurrency ${concurrency}, ${seconds}s each`,
-  addedP50ms: (via.p50ms - direct.p50ms).toFixed(2),
-  addedP99ms: (via.p99ms - direct.p99ms).toFixed(2),
-  gatewayOverheadP50Below_s: bucket(0.5),
-  gatewayOverheadP99Below_s: bucket(0.99),
-  tokenMints: emu.mintsFor('fraud-model')
-}))
-gw.kill('SIGTERM')
-await once(gw, 'exit')
-await emu.close()
+/** Starts bench/baselines/<kind>.js on a free port; `ca` makes its pool trust that certificate. */
+async function startBaseline (name, upstreamOrigin, token, ca) {
+  const kind = name.replace(/-https$/, '')
+  const port = await freePort()
+  const args = [join(ROOT, 'bench', 'baselines', `${kind}.js`), '--port', String(port), '--upstream', upstreamOrigin, '--token', token, ...(ca === undefined ? [] : ['--ca', ca])]
+  const child = startChild(name, process.execPath, args, { cwd: ROOT })
+  await waitForPort(port, { child })
+  return { name, url: `http://127.0.0.1:${port}${INVOKE_PATH}`, pids: () => [child.pid] }
+}
+
+/**
+ * Continuous load in wrk segments sized from the observed rate, so that VmRSS is read soon after
+ * each mark is passed; the request count is wrk's (cross-checked with routegate_requests_total).
+ */
+async function rssCheck ({ dir, emu, upstreamOrigin, script, gateways, estimate }) {
+  const marks = [...opts.rss]
+  say(`\n== rss: fresh routegate, 32 connections until ${marks.map(m => m.toLocaleString('en-US')).join(' and ')} requests`)
+  const rg = await startRoutegate({ nodeArgs: NODE_ARGS, name: 'routegate-rss', dir, config: { emu, upstreamOrigin } })
+  gateways.push(rg)
+  const url = `${rg.url}${INVOKE_PATH}`
+  const trajectory = [{ requests: 0, ...memoryKb(rg.pid) }]
+  const points = []
+  let requests = 0
+  let errors = 0
+  let rate = estimate ?? 3000
+  while (marks.length > 0) {
+    const seconds = Math.max(1, Math.min(15, Math.ceil((marks[0] - requests) / rate)))
+    const w = await runWrk({ url, connections: 32, seconds, script })
+    requests += w.requests
+    errors += w.errors.total
+    rate = Math.max(w.rps, 100)
+    const mem = memoryKb(rg.pid)
+    trajectory.push({ requests, ...mem })
+    while (marks.length > 0 && requests >= marks[0]) points.push({ mark: marks.shift(), requests, ...mem })
+    say(`  ${requests.toLocaleString('en-US').padStart(10)} requests  RSS ${(mem.rssKb / 1024).toFixed(1)} MiB  (peak ${(mem.hwmKb / 1024).toFixed(1)} MiB)`)
+  }
+  const byCode = await rg.requestsByCode()
+  return { points, trajectory, errors, byCode, ratio: ratio(points[1]?.rssKb, points[0]?.rssKb) }
+}
+
+function fmtRatio (x) {
+  return typeof x === 'number' ? x.toFixed(2) : '–'
+}
+
+stopChildrenOnExit()
+main().then((result) => {
+  if (result.flagged.length > 0) {
+    process.stderr.write(`bench: ${result.flagged.length} run(s) had errors or served nothing\n`)
+    process.exitCode = 1
+  }
+}, (err) => {
+  process.stderr.write(`bench: ${err.stack ?? err}\n`)
+  process.exitCode = 1
+})
