@@ -24,7 +24,7 @@ export const CALLER_KEY = 'rgk_bench_' + randomBytes(16).toString('hex')
  * first id. `callers` (≥ 1) callers; the bench caller comes last, behind the random keys of the
  * others. `extraEndpoint` adds fields to every endpoint (e.g. caFile).
  */
-export function gatewayConfig ({ port, adminPort, emu, upstreamOrigin, endpoints = 1, callers = 1, extraEndpoint = {}, logLevel = 'info' }) {
+export function gatewayConfig ({ port, adminPort, emu, upstreamOrigin, endpoints = 1, callers = 1, extraEndpoint = {}, logLevel = process.env.BENCH_LOG_LEVEL ?? 'info' }) {
   const ids = emu.endpoints
   const eps = [{ name: ENDPOINT_NAME, path: INVOKE_PATH, id: ids[0].id }]
   for (let i = 1; i < endpoints; i++) {

@@ -26,6 +26,9 @@ export class OverloadGuard {
   readonly #histogram: IntervalHistogram | undefined
   readonly #timer: NodeJS.Timeout | undefined
   #last: EventLoopDelay = { p99Ms: 0, maxMs: 0 }
+  #resolution = 10
+  #checkedAt = -Infinity
+  #overloaded = false
 
   constructor (opts: OverloadGuardOptions) {
     const { maxEventLoopDelayMs } = opts
@@ -33,6 +36,7 @@ export class OverloadGuard {
     this.#max = maxEventLoopDelayMs
     if (maxEventLoopDelayMs === 0) return
     const resolution = opts.resolutionMs ?? 10
+    this.#resolution = resolution
     const windowMs = opts.windowMs ?? 1000
     if (!Number.isInteger(resolution) || resolution < 1) throw new TypeError('resolutionMs must be an integer >= 1')
     if (!(windowMs > 0)) throw new TypeError('windowMs must be > 0')
@@ -49,7 +53,14 @@ export class OverloadGuard {
 
   overloaded (): boolean {
     if (this.#histogram === undefined) return false
-    return Math.max(this.#last.p99Ms, read(this.#histogram).p99Ms) > this.#max
+    // Computing a percentile per request cost more than the rest of admission together: the
+    // answer is kept for one sampling interval, within which the histogram cannot change much.
+    const now = performance.now()
+    if (now - this.#checkedAt >= this.#resolution) {
+      this.#checkedAt = now
+      this.#overloaded = Math.max(this.#last.p99Ms, read(this.#histogram).p99Ms) > this.#max
+    }
+    return this.#overloaded
   }
 
   /** The last complete window's delays (e.g. for a gauge); zeros when disabled. */

@@ -2,7 +2,7 @@
 // a pool only when they ask for the same settings; otherwise each set gets its own, so no
 // endpoint silently runs on another's connection limit, connect timeout or trusted CA.
 import { readFileSync } from 'node:fs'
-import { rootCertificates } from 'node:tls'
+import { createSecureContext, rootCertificates } from 'node:tls'
 import { Pool } from 'undici'
 
 export interface PoolSettings {
@@ -42,8 +42,12 @@ export class Pools {
         connections: settings.connections,
         connect: {
           timeout: settings.connectTimeoutMs,
-          // `ca` replaces Node's bundled roots, so they are kept: a private CA is trusted besides them.
-          ...(settings.caFile === undefined ? {} : { ca: [...rootCertificates, this.#readFile(settings.caFile).toString('utf8')] })
+          // One secure context per pool: passing `ca` instead would build a new one (parsing
+          // every root certificate) for each new connection. `ca` replaces Node's bundled roots,
+          // so they are kept: a private CA is trusted besides them.
+          ...(settings.caFile === undefined
+            ? {}
+            : { secureContext: createSecureContext({ ca: [...rootCertificates, this.#readFile(settings.caFile).toString('utf8')] }) })
         },
         keepAliveTimeout: this.#keepAliveMs,
         keepAliveMaxTimeout: 10 * this.#keepAliveMs,
