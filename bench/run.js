@@ -26,10 +26,10 @@ import { makeSelfSigned } from './lib/tls.js'
 import { runWrk, writeScript } from './lib/wrk.js'
 
 // ---- Switch: how the HTTPS-upstream gateway trusts the bench's self-signed certificate. ------
-// The endpoint field `caFile` (a PEM path) is being added to the config on main. Until it lands
-// this stays false and the gateway child runs with NODE_EXTRA_CA_CERTS (the same trust, set
-// process-wide). After merging main with caFile in src/config/schema.ts, set it to true.
-const TRUST_BY_CONFIG = false
+// true: by config, the endpoint's `caFile` (a PEM path), as an operator would. false: the
+// gateway child runs with NODE_EXTRA_CA_CERTS instead (the same trust, set process-wide), for
+// a gateway built before endpoints had caFile.
+const TRUST_BY_CONFIG = true
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 // Node flags for every routegate child, e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
