@@ -55,7 +55,7 @@ const { values: argv } = parseArgs({
 if (argv.help) {
   process.stdout.write(`Usage: node bench/run.js [options]   (npm run bench -- [options])
   --seconds N          length of each measured wrk run (default 3; --smoke 1)
-  --passes N           passes over every (proxy, connections), order reversed each pass (default 3; --smoke 1)
+  --passes N           passes over every (proxy, connections), order reversed each pass (default 5; --smoke 1)
   --connections LIST   wrk connection counts (default 1,32,128; --smoke 32)
   --only LIST          proxies among ${PROXIES.join(',')} (direct always runs; it is the latency floor)
   --skip-https         no HTTPS-upstream variant
@@ -74,7 +74,7 @@ const smoke = argv.smoke
 const outDir = argv.out ?? (smoke ? join(tmpdir(), 'routegate-bench-smoke') : join(ROOT, 'bench', 'results'))
 const opts = {
   seconds: Number(argv.seconds ?? (smoke ? 1 : 3)),
-  passes: Number(argv.passes ?? (smoke ? 1 : 3)),
+  passes: Number(argv.passes ?? (smoke ? 1 : 5)),
   connections: (argv.connections ?? (smoke ? '32' : '1,32,128')).split(',').map(Number),
   proxies: argv.only === undefined ? PROXIES : argv.only.split(',').map(s => s.trim()),
   // Smoke numbers are not meant to be read, so no warm-up there.
