@@ -3,6 +3,7 @@
 // else but a message, an optional cause (for logs only) and the response headers it needs
 // (Retry-After, WWW-Authenticate). Branch on `code`, or on a class when the distinction is not a
 // wire code (a connect failure may be retried; a caller that went away is no one's fault).
+import type { OAuthCode } from './tokens/oauth-errors.js'
 
 export interface ErrorOptions {
   cause?: unknown
@@ -99,9 +100,24 @@ export class ConfigError extends Error {
   readonly code = 'ROUTEGATE_ERR_CONFIG'
   override get name (): string { return 'ConfigError' }
 }
-/** A token endpoint answered with an OAuth error (`reason` holds e.g. `invalid_client`). */
+/** A token fetch failed: `reason` is a code of the fixed OAuth list (tokens/oauth-errors.ts). */
 export class TokenEndpointError extends Error {
   readonly code = 'ROUTEGATE_ERR_TOKEN_ENDPOINT'
+  readonly reason: OAuthCode
+  readonly status: number | undefined
+  /** Retry-After of the answer, in ms (capped by the broker). */
+  readonly retryAfterMs: number | undefined
+  /** A transport failure's code (ECONNREFUSED, TIMEOUT), for logs. */
+  readonly transport: string | undefined
+
+  constructor (message: string, info: { reason: OAuthCode, status?: number | undefined, retryAfterMs?: number | undefined, transport?: string, cause?: unknown }) {
+    super(message, info.cause === undefined ? undefined : { cause: info.cause })
+    this.reason = info.reason
+    this.status = info.status
+    this.retryAfterMs = info.retryAfterMs
+    this.transport = info.transport
+  }
+
   override get name (): string { return 'TokenEndpointError' }
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, type FetchImplementation, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 import { ConfigError } from '../errors.js'
+import { CONTROL_BODY_LIMIT, readLimited, type ByteSource } from '../io/read-limited.js'
 
 export type { FetchImplementation } from 'jose'
 
@@ -34,9 +35,22 @@ export interface RemoteJwksOptions {
 export function remoteJwks (opts: RemoteJwksOptions): JWTVerifyGetKey {
   const jwks = createRemoteJWKSet(new URL(opts.url), {
     timeoutDuration: opts.timeoutMs ?? 5000,
-    ...(opts.fetch === undefined ? {} : { [customFetch]: opts.fetch })
+    [customFetch]: limitedFetch(opts.fetch ?? fetch)
   })
   return guard(jwks, 'identity provider keys unavailable')
+}
+
+/**
+ * `inner`, with the answer's body capped at 1 MiB: an identity provider (or whatever answers at
+ * its URL) cannot make the gateway hold an endless key set in memory.
+ */
+export function limitedFetch (inner: FetchImplementation): FetchImplementation {
+  return async (url, init) => {
+    const res = await inner(url, init)
+    if (res.body === null) return res
+    const text = await readLimited(res.body as unknown as ByteSource, CONTROL_BODY_LIMIT)
+    return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers })
+  }
 }
 
 export interface FileJwksOptions {

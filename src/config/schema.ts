@@ -70,7 +70,11 @@ export const TokensSchema = Type.Object({
   /** Most token cache entries held (one per workspace, endpoint id and action). */
   cacheSize: Type.Integer({ minimum: 1, default: 10_000 }),
   /** Upper bound of the random jitter subtracted from the refresh-ahead point, so replicas spread out. */
-  refreshJitterMs: Type.Integer({ minimum: 0, default: 30_000 })
+  refreshJitterMs: Type.Integer({ minimum: 0, default: 30_000 }),
+  /** Longest wait between two attempts for one key after transient failures; a longer Retry-After is cut to it. */
+  backoffMaxMs: Type.Integer({ minimum: 1000, default: 60_000 }),
+  /** The same for credential errors (bad secret, lost permission). */
+  credentialBackoffMaxMs: Type.Integer({ minimum: 1000, default: 300_000 })
 }, { additionalProperties: false, default: {} })
 
 export const WorkspaceSchema = Type.Object({

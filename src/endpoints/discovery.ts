@@ -1,6 +1,7 @@
 // Control-plane lookup of a route-optimized endpoint: GET /api/2.0/serving-endpoints/{name}
 // with a workspace token; its data_plane_info.query_info is used verbatim (DATABRICKS.md §1).
 import { request, type Dispatcher } from 'undici'
+import { BodyTooLarge, readLimited } from '../io/read-limited.js'
 import { ControlPlaneRefused, EndpointNotFound, EndpointNotReady, UpstreamUnavailable } from '../errors.js'
 
 export interface DiscoveredEndpoint {
@@ -31,7 +32,12 @@ export async function discoverEndpoint (host: string, remoteName: string, worksp
   } catch (err) {
     throw new UpstreamUnavailable(`looking up endpoint '${remoteName}' in the workspace failed`, { cause: err })
   }
-  const text = await res.body.text()
+  let text: string
+  try {
+    text = await readLimited(res.body)
+  } catch (err) {
+    throw new UpstreamUnavailable(err instanceof BodyTooLarge ? `endpoint lookup for '${remoteName}' answered more than ${err.limit} bytes` : `endpoint lookup for '${remoteName}' broke off`, { cause: err })
+  }
   if (res.statusCode === 404) throw new EndpointNotFound(`endpoint '${remoteName}' does not exist in the workspace`)
   if (res.statusCode === 401 || res.statusCode === 403) {
     throw new ControlPlaneRefused(`workspace refused the endpoint lookup for '${remoteName}' (${res.statusCode})`)

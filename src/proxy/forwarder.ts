@@ -20,8 +20,10 @@ export interface TokenSource {
   fresh: (spec: TokenSpec) => string | undefined
   /** A usable token, minting if needed; rejects with TOKEN_UNAVAILABLE. */
   get: (spec: TokenSpec) => Promise<string>
-  /** The endpoint refused `token`: drop it (if still held). */
-  invalidate: (spec: TokenSpec, token: string) => void
+  /** The endpoint refused `token`; true when that was news (evict related state once). */
+  invalidate: (spec: TokenSpec, token: string) => boolean
+  /** The endpoint accepted `token` (any answer but 401/403). */
+  accepted: (spec: TokenSpec, token: string) => void
 }
 
 export interface RouteSource {
@@ -185,11 +187,14 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
     }
   }
 
-  /** A 401/403 means the endpoint refused the token (or lost a discovered endpoint): drop both. */
+  /** A 401/403 means the endpoint refused the token; a 404 for a discovered one, that it moved. */
   function refusedCheck (route: Route, token: string, status: number): void {
-    if (status === 401 || status === 403 || (status === 404 && route.discovered)) {
-      deps.tokens.invalidate(route.token, token)
+    if (status === 401 || status === 403) {
+      if (deps.tokens.invalidate(route.token, token)) deps.routes.evict(route.name)
+    } else if (status === 404 && route.discovered) {
       deps.routes.evict(route.name)
+    } else {
+      deps.tokens.accepted(route.token, token)
     }
   }
 }

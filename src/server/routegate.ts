@@ -12,7 +12,7 @@ import { createMetrics, registerStateGauges, type Metrics } from '../metrics/ind
 import { CircuitBreaker } from '../proxy/breaker.js'
 import { Pools } from '../proxy/pools.js'
 import { TokenBroker } from '../tokens/broker.js'
-import type { BackoffPolicy } from '../tokens/policy.js'
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../tokens/policy.js'
 import { buildAdmin } from './admin.js'
 import { buildGateway, type GatewayDeps } from './gateway.js'
 import { createExchanges } from './exchange.js'
@@ -65,7 +65,12 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     fetchTimeoutMs: config.tokens.fetchTimeoutMs,
     cacheSize: config.tokens.cacheSize,
     refreshJitterMs: config.tokens.refreshJitterMs,
-    backoff: opts.backoff,
+    backoff: opts.backoff ?? {
+      ...DEFAULT_BACKOFF,
+      maxMs: config.tokens.backoffMaxMs,
+      credentialMs: Math.min(DEFAULT_BACKOFF.credentialMs, config.tokens.credentialBackoffMaxMs),
+      credentialMaxMs: config.tokens.credentialBackoffMaxMs
+    },
     events: metrics.brokerEvents
   })
   const controlDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })

@@ -1,8 +1,9 @@
 // The token broker: one cached, refreshed-ahead token per (workspace, endpoint id, action).
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
-import { TokenUnavailable } from '../errors.js'
-import type { MintedToken, TokenErrorInfo } from './grants.js'
+import { TokenEndpointError, TokenUnavailable } from '../errors.js'
+import type { MintedToken } from './grants.js'
+import { CREDENTIAL_CODES, type OAuthCode } from './oauth-errors.js'
 import { backoffDelay, DEFAULT_BACKOFF, holdToken, type BackoffPolicy, type HeldToken } from './policy.js'
 
 /** What a token is for. `key` identifies the cache entry; `endpoint` labels metrics (none for workspace tokens). */
@@ -52,14 +53,19 @@ interface Entry {
   inflight?: Promise<HeldToken>
   failures: number
   retryAt: number
-  lastError?: Error & Partial<TokenErrorInfo>
-  /** Bumped by invalidate(): a mint started before it must not store its result. */
-  generation: number
+  /** The fixed-list code of the last failure (what callers and /readyz may see). */
+  lastReason?: OAuthCode
   endpoints: Set<string>
+  /** When the last mint started: never two within MIN_MINT_SPACING_MS. */
+  lastMintAt: number
+  /** The held token was refused by an upstream (401/403). */
+  refused: boolean
+  /** Tokens refused in a row: from the second on, the key backs off. */
+  refusals: number
 }
 
-// OAuth errors that a retry will not fix until someone changes the secret or the grant.
-const CREDENTIAL_ERRORS = new Set(['invalid_client', 'invalid_authorization_details', 'unauthorized_client', 'invalid_scope', 'invalid_grant', 'access_denied'])
+/** Never more than one mint per key per second, whatever any server answers. */
+const MIN_MINT_SPACING_MS = 1000
 
 export class TokenBroker {
   readonly #entries: LRUCache<string, Entry>
@@ -71,6 +77,9 @@ export class TokenBroker {
   readonly #backoff: BackoffPolicy
   readonly #events: BrokerEvents
   readonly #aborts = new Set<AbortController>()
+  readonly #timers = new Set<NodeJS.Timeout>()
+  /** Keys whose tokens were refused and none accepted since. */
+  readonly #refusing = new Set<string>()
   #closed = false
 
   constructor (opts: BrokerOptions) {
@@ -91,12 +100,24 @@ export class TokenBroker {
    * A token for `spec` that is not unusable. Fresh tokens return at once; a stale one returns at
    * once and starts one background refresh; otherwise callers share one in-flight mint. While a
    * failed mint backs off and nothing usable is held, callers fail fast with TOKEN_UNAVAILABLE.
+   * A token an upstream refused is replaced by a new mint, unless its replacement was refused
+   * too: then the refused token is served (callers get the endpoint's own 401/403) until the
+   * key's backoff step allows the next mint.
    */
   async get (spec: TokenSpec): Promise<string> {
     const entry = this.#entry(spec)
     const now = this.#now()
     const held = entry.token
     if (held !== undefined && now < held.unusableAt) {
+      if (entry.refused) {
+        if (entry.inflight !== undefined) return await this.#orHeld(entry.inflight, held)
+        if (entry.refusals >= 2 && now < entry.retryAt) {
+          this.#events.lookup?.('hit')
+          return held.value
+        }
+        this.#events.lookup?.('miss')
+        return await this.#orHeld(this.#mint(entry, spec), held)
+      }
       if (now >= held.staleAt) {
         this.#events.lookup?.('refresh')
         if (entry.inflight === undefined && now >= entry.retryAt) this.#mint(entry, spec).catch(() => {})
@@ -112,31 +133,52 @@ export class TokenBroker {
   }
 
   /**
-   * The held token when it is fresh (not stale, not unusable), counted as a hit; else undefined
-   * and nothing counted (call get()). The request path's synchronous fast path: no promise.
+   * The held token when it is fresh (not stale, not unusable, not refused), counted as a hit;
+   * else undefined and nothing counted (call get()). The request path's synchronous fast path.
    */
   fresh (spec: TokenSpec): string | undefined {
     const entry = this.#entries.get(spec.key)
     const held = entry?.token
-    if (held === undefined || this.#now() >= held.staleAt) return undefined
+    if (held === undefined || entry === undefined || entry.refused || this.#now() >= held.staleAt) return undefined
     // An endpoint sharing the key registers itself through get() (the expiry gauge lists it).
-    if (spec.endpoint !== undefined && !(entry as Entry).endpoints.has(spec.endpoint)) return undefined
+    if (spec.endpoint !== undefined && !entry.endpoints.has(spec.endpoint)) return undefined
     this.#events.lookup?.('hit')
     return held.value
   }
 
   /**
-   * Drops the token for `spec` (the upstream refused it). With `token`, only if that is still the
-   * one held, so a burst of 401s for one old token does not throw away its fresh replacement.
+   * An upstream refused `token` (401/403, or a refused assertion): the next get() mints a new
+   * one. When the refused token was itself the replacement of a refused one, the key backs off
+   * instead (1 s doubling to backoffMaxMs): a principal that lost its permission costs one mint
+   * per step, not one per request. Returns whether this call changed anything (the first report
+   * of that token), so callers evict related state once, not per request.
    */
-  invalidate (spec: Pick<TokenSpec, 'key'>, token?: string): void {
+  invalidate (spec: Pick<TokenSpec, 'key'>, token?: string): boolean {
     const entry = this.#entries.get(spec.key)
-    if (entry === undefined) return
-    if (token !== undefined && entry.token?.value !== token) return
-    entry.generation++
-    entry.token = undefined
-    entry.inflight = undefined
-    this.#events.tokenChanged?.(entry.endpoints, undefined)
+    if (entry === undefined || entry.token === undefined || entry.refused) return false
+    if (token !== undefined && entry.token.value !== token) return false
+    entry.refused = true
+    entry.refusals++
+    this.#refusing.add(spec.key)
+    if (entry.refusals >= 2) {
+      const delay = Math.min(this.#backoff.maxMs, this.#backoff.baseMs * 2 ** Math.min(entry.refusals - 2, 30))
+      entry.retryAt = Math.max(entry.retryAt, this.#now() + delay)
+      this.#log.warn({ key: redactKey(spec.key), refusals: entry.refusals, retryInMs: delay }, 'fresh tokens are refused too: backing off (check the principal\'s permission on the endpoint)')
+    }
+    return true
+  }
+
+  /**
+   * An upstream accepted `token` (any answer but 401/403): refusals of earlier tokens are over.
+   * Costs one Set size check per request while no key is refusing.
+   */
+  accepted (spec: Pick<TokenSpec, 'key'>, token: string): void {
+    if (this.#refusing.size === 0 || !this.#refusing.has(spec.key)) return
+    const entry = this.#entries.peek(spec.key)
+    if (entry === undefined || entry.token?.value !== token || entry.refused) return
+    entry.refusals = 0
+    entry.retryAt = 0
+    this.#refusing.delete(spec.key)
   }
 
   status (key: string): TokenStatus {
@@ -147,8 +189,8 @@ export class TokenBroker {
     const state = t === undefined || now >= t.unusableAt ? 'none' : now >= t.staleAt ? 'stale' : 'valid'
     const out: TokenStatus = { state, refreshing: entry.inflight !== undefined }
     if (state !== 'none' && t !== undefined) out.expiresAt = t.expiresAt
-    if (entry.lastError !== undefined) {
-      out.lastError = entry.lastError.reason ?? entry.lastError.message
+    if (entry.lastReason !== undefined) {
+      out.lastError = entry.lastReason
       if (entry.retryAt > now) out.retryAt = entry.retryAt
     }
     return out
@@ -158,13 +200,23 @@ export class TokenBroker {
   close (): void {
     this.#closed = true
     for (const ac of this.#aborts) ac.abort()
+    for (const t of this.#timers) clearTimeout(t)
     this.#entries.clear()
+  }
+
+  /** The mint's token, or the held (refused) one when the mint fails: the caller still gets an answer from the endpoint. */
+  async #orHeld (mint: Promise<HeldToken>, held: HeldToken): Promise<string> {
+    try {
+      return (await mint).value
+    } catch {
+      return held.value
+    }
   }
 
   #entry (spec: TokenSpec): Entry {
     let entry = this.#entries.get(spec.key)
     if (entry === undefined) {
-      entry = { failures: 0, retryAt: 0, generation: 0, endpoints: new Set() }
+      entry = { failures: 0, retryAt: 0, endpoints: new Set(), lastMintAt: -Infinity, refused: false, refusals: 0 }
       this.#entries.set(spec.key, entry)
     }
     if (spec.endpoint !== undefined) entry.endpoints.add(spec.endpoint)
@@ -172,16 +224,25 @@ export class TokenBroker {
   }
 
   #mint (entry: Entry, spec: TokenSpec): Promise<HeldToken> {
-    const generation = entry.generation
-    const p = this.#doMint(entry, spec, generation)
+    // One mint per key per second at most: a mint due sooner waits for its turn (shared by all).
+    const wait = entry.lastMintAt + MIN_MINT_SPACING_MS - this.#now()
+    const p = wait > 0 ? this.#after(wait).then(() => this.#doMint(entry, spec)) : this.#doMint(entry, spec)
     entry.inflight = p
     const clear = (): void => { if (entry.inflight === p) entry.inflight = undefined }
     p.then(clear, clear)
     return p
   }
 
-  async #doMint (entry: Entry, spec: TokenSpec, generation: number): Promise<HeldToken> {
+  #after (ms: number): Promise<void> {
+    return new Promise(resolve => {
+      const t = setTimeout(() => { this.#timers.delete(t); resolve() }, Math.min(ms, MIN_MINT_SPACING_MS))
+      this.#timers.add(t)
+    })
+  }
+
+  async #doMint (entry: Entry, spec: TokenSpec): Promise<HeldToken> {
     if (this.#closed) throw new TokenUnavailable('token broker is closed')
+    entry.lastMintAt = this.#now()
     const ac = new AbortController()
     this.#aborts.add(ac)
     const timer = setTimeout(() => ac.abort(), this.#fetchTimeoutMs)
@@ -190,22 +251,22 @@ export class TokenBroker {
     try {
       const minted = await spec.mint(ac.signal)
       this.#events.fetched?.(spec.workspace, 'success', (performance.now() - t0) / 1000)
+      // Uniform jitter in [0, min(refreshJitterMs, lifetime / 10)], so replicas spread out.
+      const jitter = this.#random() * Math.min(this.#jitterMs, minted.expiresInMs / 10)
       // Lifetime counts from before the request was sent, so clock skew errs on the safe side.
-      const held = holdToken(minted.accessToken, started, minted.expiresInMs, this.#random() * this.#jitterMs)
-      if (entry.generation === generation) {
-        if (entry.lastError !== undefined) this.#log.info({ workspace: spec.workspace, endpoint: spec.endpoint }, 'token endpoint recovered')
-        entry.token = held
-        entry.failures = 0
-        entry.retryAt = 0
-        entry.lastError = undefined
-        this.#events.tokenChanged?.(entry.endpoints, held.expiresAt)
-      }
+      const held = holdToken(minted.accessToken, started, minted.expiresInMs, jitter)
+      if (entry.lastReason !== undefined) this.#log.info({ workspace: spec.workspace, endpoint: spec.endpoint }, 'token endpoint recovered')
+      entry.token = held
+      entry.refused = false
+      entry.failures = 0
+      // A refusal backoff stays in force until a token is accepted (see accepted()).
+      if (entry.refusals < 2) entry.retryAt = 0
+      entry.lastReason = undefined
+      this.#events.tokenChanged?.(entry.endpoints, held.expiresAt)
       return held
     } catch (e) {
-      const err = e as Error & Partial<TokenErrorInfo>
-      if (ac.signal.aborted && err.reason === undefined) err.reason = 'TIMEOUT'
       this.#events.fetched?.(spec.workspace, 'failure', (performance.now() - t0) / 1000)
-      this.#recordFailure(entry, spec, err)
+      this.#recordFailure(entry, spec, e, ac.signal.aborted)
       throw this.#unavailable(spec, entry, this.#now())
     } finally {
       clearTimeout(timer)
@@ -213,25 +274,49 @@ export class TokenBroker {
     }
   }
 
-  #recordFailure (entry: Entry, spec: TokenSpec, err: Error & Partial<TokenErrorInfo>): void {
-    const credential = err.reason !== undefined && CREDENTIAL_ERRORS.has(err.reason)
-    const sameAsBefore = entry.lastError?.reason === err.reason
+  #recordFailure (entry: Entry, spec: TokenSpec, err: unknown, timedOut: boolean): void {
+    const reason = reasonOf(err, timedOut)
+    const credential = CREDENTIAL_CODES.has(reason)
+    const sameAsBefore = entry.lastReason === reason
     entry.failures++
-    const delay = Math.max(backoffDelay(entry.failures, credential, this.#backoff, this.#random), err.retryAfterMs ?? 0)
-    entry.retryAt = this.#now() + delay
-    entry.lastError = err
+    // A Retry-After is honoured up to the cap, never beyond: one far value must not stop a key.
+    const cap = credential ? this.#backoff.credentialMaxMs : this.#backoff.maxMs
+    const retryAfterMs = err instanceof TokenEndpointError ? err.retryAfterMs ?? 0 : 0
+    const delay = Math.min(cap, Math.max(backoffDelay(entry.failures, credential, this.#backoff, this.#random), retryAfterMs))
+    entry.retryAt = Math.max(this.#now() + delay, entry.lastMintAt + MIN_MINT_SPACING_MS)
+    entry.lastReason = reason
     // A credential error is logged once until its cause changes; transient ones at each attempt.
     if (!credential || !sameAsBefore) {
+      const e = err as { status?: number, transport?: string, message?: string }
       this.#log[credential ? 'error' : 'warn']({
-        workspace: spec.workspace, endpoint: spec.endpoint, reason: err.reason, status: err.status, retryInMs: delay, failures: entry.failures
-      }, `token fetch failed: ${err.message}`)
+        workspace: spec.workspace, endpoint: spec.endpoint, reason, status: e.status, transport: e.transport, retryInMs: delay, failures: entry.failures
+      }, `token fetch failed: ${err instanceof TokenEndpointError || err instanceof TokenUnavailable ? err.message : reason}`)
     }
   }
 
   #unavailable (spec: TokenSpec, entry: Entry, now: number): Error {
-    const reason = entry.lastError?.reason ?? 'unknown'
+    const reason = entry.lastReason ?? 'temporarily_unavailable'
     const what = spec.endpoint === undefined ? `workspace '${spec.workspace}'` : `endpoint '${spec.endpoint}'`
     const retryAfter = Math.max(1, Math.ceil((entry.retryAt - now) / 1000))
-    return new TokenUnavailable(`no valid token for ${what} (${reason})`, { headers: { 'retry-after': String(retryAfter) } })
+    return new NoToken(`no valid token for ${what} (${reason})`, reason, { headers: { 'retry-after': String(retryAfter) } })
   }
+}
+
+/** A TOKEN_UNAVAILABLE that says which fixed-list code caused it (a nested workspace-token failure keeps it). */
+export class NoToken extends TokenUnavailable {
+  constructor (message: string, readonly reason: OAuthCode, options: { headers: Record<string, string> }) {
+    super(message, options)
+  }
+}
+
+function reasonOf (err: unknown, timedOut: boolean): OAuthCode {
+  if (err instanceof TokenEndpointError) return err.reason
+  if (err instanceof NoToken) return err.reason
+  if (timedOut) return 'temporarily_unavailable'
+  return 'server_error'
+}
+
+/** Token keys name workspace and endpoint id: safe, but shown with readable separators. */
+function redactKey (key: string): string {
+  return key.replaceAll('\u0000', '/')
 }

@@ -1,6 +1,8 @@
 // OAuth grants against a workspace token endpoint: one POST, a parsed token or a coded error.
 import { request, type Dispatcher } from 'undici'
 import { TokenEndpointError } from '../errors.js'
+import { BodyTooLarge, readLimited } from '../io/read-limited.js'
+import { cleanText, oauthCode } from './oauth-errors.js'
 import type { Secret } from '../config/secret.js'
 import { parseRetryAfter } from './policy.js'
 
@@ -23,14 +25,6 @@ export interface GrantOptions {
   signal?: AbortSignal
 }
 
-/** Extra fields on TokenEndpointError: what the endpoint said, for backoff and readiness. */
-export interface TokenErrorInfo {
-  /** OAuth error code (e.g. invalid_client), or a transport code (e.g. ECONNREFUSED, TIMEOUT). */
-  reason: string
-  status?: number
-  retryAfterMs?: number
-}
-
 /** The RFC 9396 authorization_details entry that scopes a token to one serving endpoint. */
 export function servingAuthorizationDetails (endpointId: string, action: string): string {
   return JSON.stringify([{
@@ -49,8 +43,9 @@ export function servingAuthorizationDetails (endpointId: string, action: string)
 export async function clientCredentialsGrant (creds: ClientCredentials, authorizationDetails: string | undefined, opts: GrantOptions): Promise<MintedToken> {
   const form = new URLSearchParams({ grant_type: 'client_credentials', scope: 'all-apis' })
   if (authorizationDetails !== undefined) form.set('authorization_details', authorizationDetails)
-  const basic = Buffer.from(`${encodeURIComponent(creds.clientId)}:${encodeURIComponent(creds.clientSecret.reveal())}`).toString('base64')
-  return postTokenForm(creds.tokenUrl, form, { authorization: `Basic ${basic}` }, opts)
+  const secret = creds.clientSecret.reveal()
+  const basic = Buffer.from(`${encodeURIComponent(creds.clientId)}:${encodeURIComponent(secret)}`).toString('base64')
+  return await postTokenForm(creds.tokenUrl, form, { authorization: `Basic ${basic}` }, opts, [secret, basic])
 }
 
 /**
@@ -63,10 +58,20 @@ export async function tokenExchangeGrant (tokenUrl: string, assertion: string, a
     assertion,
     authorization_details: authorizationDetails
   })
-  return postTokenForm(tokenUrl, form, {}, opts)
+  return await postTokenForm(tokenUrl, form, {}, opts, [assertion])
 }
 
-async function postTokenForm (url: string, form: URLSearchParams, headers: Record<string, string>, opts: GrantOptions): Promise<MintedToken> {
+// RFC 6750 §2.1 b64token: what a bearer token may be made of (CR, LF, spaces, non-latin1 never).
+const BEARER = /^[A-Za-z0-9._~+/-]+=*$/
+const MAX_TOKEN_CHARS = 64 * 1024
+/** A lifetime above this is cut to it: a token "valid for ever" is a mistake, not a feature. */
+export const MAX_LIFETIME_MS = 24 * 3600_000
+
+/**
+ * POSTs a token request and checks the answer. `secrets` are masked in whatever of the
+ * endpoint's own words reach the log (the secret and the Basic credential, the assertion).
+ */
+async function postTokenForm (url: string, form: URLSearchParams, headers: Record<string, string>, opts: GrantOptions, secrets: readonly string[]): Promise<MintedToken> {
   let res: Dispatcher.ResponseData
   try {
     res = await request(url, {
@@ -80,35 +85,45 @@ async function postTokenForm (url: string, form: URLSearchParams, headers: Recor
     })
   } catch (err) {
     const code = (err as { code?: string }).code ?? (err as Error).name
-    const reason = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'TimeoutError' || code === 'AbortError' ? 'TIMEOUT' : code
-    throw tokenError(`token endpoint request failed (${reason})`, { reason }, err)
+    const transport = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'TimeoutError' || code === 'AbortError' ? 'TIMEOUT' : cleanText(String(code), [])
+    throw new TokenEndpointError(`token endpoint request failed (${transport})`, { reason: 'temporarily_unavailable', transport, cause: err })
+  }
+  let text: string
+  try {
+    text = await readLimited(res.body)
+  } catch (err) {
+    const tooLarge = err instanceof BodyTooLarge
+    throw new TokenEndpointError(tooLarge ? `token endpoint answer is larger than ${err.limit} bytes` : 'token endpoint answer broke off',
+      { reason: tooLarge ? 'invalid_response' : 'temporarily_unavailable', status: res.statusCode, cause: err })
   }
   let body: unknown
   try {
-    body = JSON.parse(await res.body.text())
-  } catch (err) {
-    throw tokenError(`token endpoint answered ${res.statusCode} without JSON`, withRetry({ reason: 'invalid_response', status: res.statusCode }, res, opts.now), err)
+    body = JSON.parse(text)
+  } catch {
+    // A proxy's error page in front of the token endpoint: transient when it says 5xx.
+    const reason = res.statusCode >= 500 || res.statusCode === 429 ? oauthCode(undefined, res.statusCode) : 'invalid_response'
+    throw new TokenEndpointError(`token endpoint answered ${res.statusCode} without JSON`,
+      { reason, status: res.statusCode, retryAfterMs: retryAfter(res, opts.now) })
   }
-  const b = (body ?? {}) as Record<string, unknown>
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
   if (res.statusCode >= 400 || typeof b.error === 'string' || typeof b.errorCode === 'string') {
-    const reason = String(b.error ?? b.errorCode ?? `http_${res.statusCode}`).slice(0, 64)
-    const desc = typeof b.error_description === 'string' ? `: ${b.error_description.slice(0, 200)}` : ''
-    throw tokenError(`token endpoint answered ${res.statusCode} ${reason}${desc}`, withRetry({ reason, status: res.statusCode }, res, opts.now))
+    const reason = oauthCode(b.error ?? b.errorCode, res.statusCode)
+    const said = [b.error ?? b.errorCode, b.error_description].filter(x => typeof x === 'string').join(': ')
+    throw new TokenEndpointError(`token endpoint answered ${res.statusCode} ${reason}${said === '' ? '' : ` (it said: ${cleanText(said, secrets)})`}`,
+      { reason, status: res.statusCode, retryAfterMs: retryAfter(res, opts.now) })
   }
-  const expiresIn = Number(b.expires_in)
-  if (typeof b.access_token !== 'string' || b.access_token === '' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
-    throw tokenError('token endpoint response lacks access_token or a positive expires_in', { reason: 'invalid_response', status: res.statusCode })
+  const token = b.access_token
+  const expiresIn = typeof b.expires_in === 'number' ? b.expires_in : typeof b.expires_in === 'string' && /^\d+(\.\d+)?$/.test(b.expires_in) ? Number(b.expires_in) : NaN
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS || !BEARER.test(token)) {
+    throw new TokenEndpointError('token endpoint answer has no usable access_token (empty, too long, or characters a bearer token cannot have)', { reason: 'invalid_response', status: res.statusCode })
   }
-  return { accessToken: b.access_token, expiresInMs: expiresIn * 1000 }
+  if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
+    throw new TokenEndpointError('token endpoint answer has no positive, finite expires_in', { reason: 'invalid_response', status: res.statusCode })
+  }
+  return { accessToken: token, expiresInMs: Math.min(expiresIn * 1000, MAX_LIFETIME_MS) }
 }
 
-function withRetry (info: TokenErrorInfo, res: Dispatcher.ResponseData, now: () => number): TokenErrorInfo {
+function retryAfter (res: Dispatcher.ResponseData, now: () => number): number | undefined {
   const h = res.headers['retry-after']
-  const retryAfterMs = parseRetryAfter(Array.isArray(h) ? h[0] : h, now())
-  return retryAfterMs === undefined ? info : { ...info, retryAfterMs }
-}
-
-function tokenError (message: string, info: TokenErrorInfo, cause?: unknown): Error & TokenErrorInfo {
-  const err = cause === undefined ? new TokenEndpointError(message) : new TokenEndpointError(message, { cause })
-  return Object.assign(err, info)
+  return parseRetryAfter(Array.isArray(h) ? h[0] : h, now())
 }

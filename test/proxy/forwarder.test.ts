@@ -49,8 +49,11 @@ function tokenSource (seq: string[]): TokenSource & { gets: number, invalidated:
     },
     invalidate (_spec, token) {
       this.invalidated.push(token)
-      if (held === token) held = undefined
-    }
+      if (held !== token) return false
+      held = undefined
+      return true
+    },
+    accepted () {}
   }
 }
 

@@ -2,6 +2,7 @@ import t from 'tap'
 import { pino } from 'pino'
 import { TokenBroker, type TokenSpec } from '../../src/tokens/broker.js'
 import type { MintedToken } from '../../src/tokens/grants.js'
+import { TokenEndpointError } from '../../src/errors.js'
 
 const logger = pino({ level: 'silent' })
 
@@ -103,13 +104,13 @@ t.test('a failed refresh keeps serving the valid token and backs off', async t =
   const { broker, spec, m, advance } = setup(3_600_000)
   await broker.get(spec)
   advance(45 * 60_000)
-  m.fail = Object.assign(new Error('down'), { reason: 'ECONNREFUSED' })
+  m.fail = new TokenEndpointError('token endpoint request failed (ECONNREFUSED)', { reason: 'temporarily_unavailable', transport: 'ECONNREFUSED' })
   t.equal(await broker.get(spec), 'tok-1')
   await new Promise(resolve => setImmediate(resolve))
   t.equal(m.calls, 2)
   for (let i = 0; i < 20; i++) t.equal(await broker.get(spec), 'tok-1')
   t.equal(m.calls, 2, 'no new attempt inside the backoff window')
-  t.equal(broker.status(spec.key).lastError, 'ECONNREFUSED')
+  t.equal(broker.status(spec.key).lastError, 'temporarily_unavailable', 'a code of the fixed list, never the transport detail')
   advance(1000)
   await broker.get(spec)
   t.equal(m.calls, 3, 'retried after the backoff')
@@ -117,7 +118,7 @@ t.test('a failed refresh keeps serving the valid token and backs off', async t =
 
 t.test('with nothing usable, callers fail fast during backoff with Retry-After', async t => {
   const { broker, spec, m, advance } = setup()
-  m.fail = Object.assign(new Error('nope'), { reason: 'temporarily_unavailable', retryAfterMs: 7000 })
+  m.fail = new TokenEndpointError('nope', { reason: 'temporarily_unavailable', retryAfterMs: 7000 })
   const first = await broker.get(spec).catch(e => e)
   t.equal(first.code, 'TOKEN_UNAVAILABLE')
   t.equal(first.statusCode, 503)
@@ -134,7 +135,7 @@ t.test('with nothing usable, callers fail fast during backoff with Retry-After',
 
 t.test('credential errors back off slowly', async t => {
   const { broker, spec, m, advance } = setup()
-  m.fail = Object.assign(new Error('bad'), { reason: 'invalid_client' })
+  m.fail = new TokenEndpointError('bad', { reason: 'invalid_client' })
   for (let s = 0; s < 120; s++) {
     await broker.get(spec).catch(() => {})
     advance(1000)
@@ -142,27 +143,50 @@ t.test('credential errors back off slowly', async t => {
   t.ok(m.calls <= 4, `attempts over 2 minutes stayed bounded (${m.calls})`)
 })
 
-t.test('invalidate drops only the token it names; a late mint does not overwrite a newer token', async t => {
-  const { broker, spec, m } = setup()
+t.test('invalidate marks only the token it names; the next look-up mints a replacement', async t => {
+  const { broker, spec, m, advance } = setup()
   await broker.get(spec)
-  broker.invalidate(spec, 'some-older-token')
-  t.equal(await broker.get(spec), 'tok-1', 'a stale 401 does not evict the current token')
-  broker.invalidate(spec, 'tok-1')
+  t.equal(broker.invalidate(spec, 'some-older-token'), false, 'a 401 for an older token changes nothing')
+  t.equal(await broker.get(spec), 'tok-1')
+  advance(1000)
+  t.equal(broker.invalidate(spec, 'tok-1'), true)
+  t.equal(broker.invalidate(spec, 'tok-1'), false, 'reported once')
   t.equal(await broker.get(spec), 'tok-2')
   t.equal(m.calls, 2)
+})
 
-  m.auto = false
-  broker.invalidate(spec)
-  const late = broker.get(spec)
-  await new Promise(resolve => setImmediate(resolve))
-  broker.invalidate(spec)
-  const fresh = broker.get(spec)
-  await new Promise(resolve => setImmediate(resolve))
-  m.pending[1]?.resolve({ accessToken: 'newer', expiresInMs: 3_600_000 })
-  t.equal(await fresh, 'newer')
-  m.pending[0]?.resolve({ accessToken: 'late', expiresInMs: 3_600_000 })
-  t.equal(await late, 'late')
-  t.equal(await broker.get(spec), 'newer', 'the late result was discarded')
+t.test('refused replacements back off (1 s doubling): an always-403 endpoint costs a few mints, not one per request', async t => {
+  const { broker, spec, m, advance } = setup()
+  let mints = 0
+  // 60 requests over 6 s, each refused by the endpoint.
+  for (let i = 0; i < 60; i++) {
+    const token = await broker.get(spec)
+    broker.invalidate(spec, token)
+    advance(100)
+  }
+  mints = m.calls
+  t.ok(mints >= 3 && mints <= 5, `${mints} mints over 60 refused requests in 6 s`)
+  const held = await broker.get(spec)
+  t.equal(m.calls, mints, 'while backing off, the refused token is served (callers see the endpoint\'s 403)')
+  t.match(held, /^tok-/)
+  // Once a token is accepted, the refusals are over.
+  advance(60_000)
+  const next = await broker.get(spec)
+  broker.accepted(spec, next)
+  advance(1000)
+  broker.invalidate(spec, next)
+  await broker.get(spec)
+  t.equal(m.calls, mints + 2, 'a single refusal after an accepted token is replaced at once')
+})
+
+t.test('never more than one mint per key per second, whatever the answers', async t => {
+  const { broker, spec, m } = setup()
+  await broker.get(spec)
+  broker.invalidate(spec, 'tok-1')
+  const started = performance.now()
+  t.equal(await broker.get(spec), 'tok-2', 'the replacement')
+  t.ok(performance.now() - started >= 900, 'waited for the one-second slot (the clock did not move)')
+  t.equal(m.calls, 2)
 })
 
 t.test('a mint that exceeds the fetch timeout fails as TIMEOUT', async t => {
@@ -175,6 +199,32 @@ t.test('a mint that exceeds the fetch timeout fails as TIMEOUT', async t => {
   }
   const err = await broker.get(spec).catch(e => e)
   t.equal(err.code, 'TOKEN_UNAVAILABLE')
-  t.equal(broker.status('k').lastError, 'TIMEOUT')
+  t.equal(broker.status('k').lastError, 'temporarily_unavailable')
   broker.close()
+})
+
+t.test('refresh jitter is uniform in [0, min(refreshJitterMs, lifetime / 10)], even for short lifetimes', async t => {
+  const lifetime = 4 * 60_000 // under 5 min, where the jitter once collapsed to its cap
+  const points: number[] = []
+  for (const r of [0, 0.25, 0.5, 0.75, 0.99]) {
+    let clock = 1_000_000
+    const events: string[] = []
+    const broker = new TokenBroker({ logger, now: () => clock, random: () => r, refreshJitterMs: 30_000, events: { lookup: e => events.push(e) } })
+    const spec: TokenSpec = { key: 'k', workspace: 'ws', endpoint: 'e', mint: async () => ({ accessToken: 'tok', expiresInMs: lifetime }) }
+    await broker.get(spec)
+    // Stale at lifetime/2 before expiry, less the jitter: 120 s minus r × 24 s after minting.
+    const expected = 1_000_000 + lifetime / 2 - r * (lifetime / 10)
+    clock = Math.ceil(expected) - 1
+    events.length = 0
+    await broker.get(spec)
+    t.same(events, ['hit'], `r=${r}: still fresh just before`)
+    clock = Math.ceil(expected)
+    events.length = 0
+    await broker.get(spec)
+    t.same(events, ['refresh'], `r=${r}: stale at the jittered point`)
+    points.push(expected)
+    broker.close()
+  }
+  t.equal(new Set(points).size, points.length, 'distinct refresh points')
+  t.ok(Math.max(...points) - Math.min(...points) > 20_000, 'spread over about the whole 24 s window')
 })
