@@ -66,8 +66,10 @@ export function createJwtVerifier (opts: JwtVerifierOptions): JwtVerifier {
       // An allow-list of asymmetric algorithms: refuses "none", and HS* signed with the public key.
       algorithms: jwt.algorithms,
       clockTolerance: jwt.clockToleranceSeconds,
-      // A token without exp would be valid forever.
-      requiredClaims: ['exp'],
+      // A token without exp would be valid forever; one issued long ago (or in the future,
+      // beyond the clock tolerance) is refused by its age, measured from iat.
+      requiredClaims: ['exp', 'iat'],
+      maxTokenAge: jwt.maxTokenAgeSeconds,
       currentDate: new Date(now())
     }
     return typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options)

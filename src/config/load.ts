@@ -44,7 +44,7 @@ export interface CallerConfig {
   name: string
   /** Lower-case hex sha256 digests of the caller's valid keys (may be empty). */
   keySha256: string[]
-  /** Values of auth.jwt.callerClaim naming this caller (its name included). */
+  /** Values of auth.jwt.callerClaim naming this caller (see load: its name only for JWT-only callers). */
   jwtSubjects: string[]
   /** Client-certificate subject CNs / SAN entries naming this caller. */
   mtlsSubjects: string[]
@@ -185,7 +185,9 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
     return {
       name: c.name,
       keySha256: keys.map(k => k.toLowerCase()),
-      jwtSubjects: [c.name, ...(c.jwtSubjects ?? [])],
+      // A JWT subject names a caller only when configured to: a key-only (or mTLS) caller's name
+      // must not become a subject any token from the identity provider could claim.
+      jwtSubjects: c.jwtSubjects ?? (keys.length === 0 && mtls.length === 0 ? [c.name] : []),
       mtlsSubjects: mtls,
       endpoints: c.endpoints,
       actions: c.actions,

@@ -48,7 +48,9 @@ export const JwtAuthSchema = Type.Object({
   algorithms: Type.Array(Type.String({ pattern: '^(RS|PS|ES)(256|384|512)$|^EdDSA$' }), { minItems: 1, default: ['RS256', 'ES256'] }),
   /** The claim naming the caller; matched against callers[].name and callers[].jwtSubjects. */
   callerClaim: Type.String({ minLength: 1, default: 'sub' }),
-  clockToleranceSeconds: Type.Integer({ minimum: 0, default: 30 })
+  clockToleranceSeconds: Type.Integer({ minimum: 0, default: 30 }),
+  /** Oldest token accepted, measured from its `iat` (required); an `iat` in the future is refused too. */
+  maxTokenAgeSeconds: Type.Integer({ minimum: 1, default: 86_400 })
 }, { additionalProperties: false })
 
 export const AuthSchema = Type.Object({
@@ -128,7 +130,7 @@ export const CallerSchema = Type.Object({
   name: Name,
   /** sha256 (hex) of the caller's key; a list lets two keys be valid during a rotation. */
   keySha256: Type.Optional(Type.Union([Sha256Hex, Type.Array(Sha256Hex, { minItems: 1 })])),
-  /** Values of auth.jwt.callerClaim that identify this caller (its name always does). */
+  /** Values of auth.jwt.callerClaim that identify this caller; without them, its name does only when it has no key and no mtlsSubjects. */
   jwtSubjects: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
   /** Client-certificate subject CNs or SAN entries (DNS:…, URI:…) that identify this caller. */
   mtlsSubjects: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),

@@ -81,12 +81,13 @@ t.test("JWTs signed by the IdP's key name the caller by sub or by jwtSubjects; b
   const s = await startStack(t, {
     config: (doc) => {
       withJwt(doc, idpServer.url)
+      ;(doc.callers[0] as Record<string, unknown>).jwtSubjects = ['checkout']
       ;(doc.callers[1] as Record<string, unknown>).jwtSubjects = ['svc-reports@idp.test']
     }
   })
 
   const bySub = await post(s, 'fraud-model', { authorization: `Bearer ${await sign(idp, { sub: 'checkout' })}`, 'x-request-id': 'jwt-by-name' })
-  t.equal(bySub.status, 200, 'sub = the caller name')
+  t.equal(bySub.status, 200, 'sub listed in jwtSubjects (here the caller\'s own name)')
   t.same(bySub.json, { predictions: [1] })
   t.match(accessLine(s, 'jwt-by-name'), { caller: 'checkout', via: 'jwt', status: 200 })
 
@@ -97,6 +98,8 @@ t.test("JWTs signed by the IdP's key name the caller by sub or by jwtSubjects; b
   const aliasElsewhere = await post(s, 'fraud-model', { authorization: `Bearer ${await sign(idp, { sub: 'svc-reports@idp.test' })}` })
   t.equal(aliasElsewhere.status, 403, "the JWT's caller keeps its own allow-list")
   t.equal(aliasElsewhere.json.error_code, 'PERMISSION_DENIED')
+  const keyCallerByName = await post(s, 'feed-ads', { authorization: `Bearer ${await sign(idp, { sub: 'reports' })}` })
+  t.equal(keyCallerByName.status, 401, 'a caller with a key and jwtSubjects is not named by its bare name')
   t.equal(s.emu.stats().invocationHeaders.length, 2, 'only the two allowed requests reached the upstream')
 
   const bad = await badTokens(idp, 'checkout')
@@ -143,7 +146,7 @@ t.test('JWKS unreachable for a fresh verification: 503 SERVICE_UNAVAILABLE, not 
 t.test('JWKS failing after its keys were fetched: the cached keys keep verifying', async t => {
   const idp = await signingKey('RS256')
   const idpServer = await serveJwks(t, () => jwks(idp))
-  const s = await startStack(t, { config: (doc) => { withJwt(doc, idpServer.url) } })
+  const s = await startStack(t, { config: (doc) => { withJwt(doc, idpServer.url); (doc.callers[0] as Record<string, unknown>).jwtSubjects = ['checkout'] } })
   const first = await post(s, 'fraud-model', { authorization: `Bearer ${await sign(idp, { sub: 'checkout' })}` })
   t.equal(first.status, 200)
   idpServer.state.status = 500

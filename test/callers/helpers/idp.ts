@@ -69,10 +69,10 @@ export async function serveJwks (t: Test, body: () => JSONWebKeySet) {
 }
 
 export function jwtConfig (over: Partial<JwtAuthConfig> = {}): JwtAuthConfig {
-  return { issuer: ISSUER, audience: AUDIENCE, algorithms: ['RS256', 'ES256'], callerClaim: 'sub', clockToleranceSeconds: 30, ...over }
+  return { issuer: ISSUER, audience: AUDIENCE, algorithms: ['RS256', 'ES256'], callerClaim: 'sub', clockToleranceSeconds: 30, maxTokenAgeSeconds: 86_400, ...over }
 }
 
-/** A normalised CallerConfig, as loadConfig makes it (jwtSubjects include the name). */
+/** A normalised CallerConfig, as loadConfig makes it. */
 export function callerConfig (c: Partial<CallerConfig> & { name: string }): CallerConfig {
   return {
     keySha256: [],
@@ -81,7 +81,8 @@ export function callerConfig (c: Partial<CallerConfig> & { name: string }): Call
     actions: ['query_inference_endpoint'],
     limits: undefined,
     ...c,
-    jwtSubjects: [c.name, ...(c.jwtSubjects ?? [])]
+    // As config/load does: the name is a subject only for a caller with no other identity.
+    jwtSubjects: c.jwtSubjects ?? ((c.keySha256?.length ?? 0) === 0 && (c.mtlsSubjects?.length ?? 0) === 0 ? [c.name] : [])
   }
 }
 
