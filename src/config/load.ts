@@ -9,15 +9,19 @@ import { Secret } from './secret.js'
 
 export type Action = 'query_inference_endpoint' | 'manage_inference_endpoint'
 
-export type Grant = 'client_credentials' | 'token_exchange'
+export type Grant = 'client_credentials' | 'token_exchange' | 'federation'
 
 export interface WorkspaceConfig {
   name: string
   host: string
   tokenUrl: string
-  clientId: string
-  clientSecret: Secret
+  /** Required by client_credentials and token_exchange; optional with federation. */
+  clientId: string | undefined
+  /** Required by client_credentials and token_exchange; never with federation. */
+  clientSecret: Secret | undefined
   grant: Grant
+  /** federation: the subject token's file, re-read at every exchange. */
+  subjectTokenFile: string | undefined
 }
 
 export interface EndpointConfig {
@@ -117,14 +121,24 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
   const rawWorkspaces = (doc.workspaces ?? []) as Array<Record<string, unknown>>
 
   const workspaces = raw.workspaces.map((w, i): WorkspaceConfig => {
+    const field = `workspaces[${i}]`
+    if (w.grant === 'federation') {
+      if (w.subjectTokenFile === undefined) throw new ConfigError(`${field}.subjectTokenFile: required with grant: federation`)
+      if (w.clientSecret !== undefined) throw new ConfigError(`${field}.clientSecret: not used with grant: federation (it needs no secret): remove it`)
+    } else {
+      if (w.clientId === undefined) throw new ConfigError(`${field}.clientId: required with grant: ${w.grant}`)
+      if (w.clientSecret === undefined) throw new ConfigError(`${field}.clientSecret: required with grant: ${w.grant}`)
+      if (w.subjectTokenFile !== undefined) throw new ConfigError(`${field}.subjectTokenFile: only with grant: federation`)
+    }
     const file = wholeFileRef(rawWorkspaces[i]?.clientSecret)
     return {
       name: w.name,
       host: w.host.replace(/\/+$/, ''),
       tokenUrl: w.tokenUrl ?? `${w.host.replace(/\/+$/, '')}/oidc/v1/token`,
       clientId: w.clientId,
-      clientSecret: new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile }),
-      grant: w.grant
+      clientSecret: w.clientSecret === undefined ? undefined : new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile }),
+      grant: w.grant,
+      subjectTokenFile: w.subjectTokenFile
     }
   })
   const wsNames = new Set(workspaces.map(w => w.name))

@@ -85,10 +85,17 @@ export const WorkspaceSchema = Type.Object({
   host: Type.String({ pattern: '^https?://' }),
   /** Token endpoint; defaults to {host}/oidc/v1/token. */
   tokenUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
-  clientId: Type.String({ minLength: 1 }),
-  clientSecret: Type.String({ minLength: 1 }),
-  /** client_credentials (documented M2M, default) or token_exchange (the SDKs' jwt-bearer exchange of a workspace token). */
-  grant: Type.Union([Type.Literal('client_credentials'), Type.Literal('token_exchange')], { default: 'client_credentials' })
+  /** The service principal's OAuth client id; optional with grant: federation (a federation policy may name it). */
+  clientId: Type.Optional(Type.String({ minLength: 1 })),
+  /** Its OAuth secret; required except with grant: federation, which uses none. */
+  clientSecret: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * client_credentials (documented M2M, default); token_exchange (the SDKs' jwt-bearer exchange of
+   * a workspace token); federation (RFC 8693 exchange of the subjectTokenFile JWT: no secret).
+   */
+  grant: Type.Union([Type.Literal('client_credentials'), Type.Literal('token_exchange'), Type.Literal('federation')], { default: 'client_credentials' }),
+  /** With grant: federation, a file holding the identity provider's JWT (e.g. a projected service-account token), re-read at every exchange. */
+  subjectTokenFile: Type.Optional(Type.String({ minLength: 1 }))
 }, { additionalProperties: false })
 
 export const EndpointSchema = Type.Object({

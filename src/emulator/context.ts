@@ -4,12 +4,13 @@ import type { FaultController } from './faults.js'
 import type { Lifecycle } from './lifecycle.js'
 import type { StatsRecorder } from './stats.js'
 import type { TokenStore } from './token-store.js'
-import type { EmulatorEndpointInfo, EmulatorPrincipal } from './types.js'
+import type { EmulatorEndpointInfo, EmulatorPrincipal, FederationPolicy } from './types.js'
 
 export interface EmulatorContext {
   workspaceId: string
   endpoints: Record<string, EmulatorEndpointInfo>
   principals: EmulatorPrincipal[]
+  federationPolicies: FederationPolicy[]
   tokenTtlSeconds: number
   dataPlaneTokenTtlSeconds: number
   streamIntervalMs: number

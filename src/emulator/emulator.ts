@@ -22,6 +22,7 @@ export function buildEmulator (opts?: EmulatorOptions): Emulator {
     workspaceId: options.workspaceId,
     endpoints: options.endpoints,
     principals: options.principals,
+    federationPolicies: options.federationPolicies,
     tokenTtlSeconds: options.tokenTtlSeconds,
     dataPlaneTokenTtlSeconds: options.dataPlaneTokenTtlSeconds,
     streamIntervalMs: options.streamIntervalMs,

@@ -1,5 +1,5 @@
 // Validates emulator options eagerly and fills in every default.
-import type { EmulatorEndpoint, EmulatorEndpointInfo, EmulatorOptions, EmulatorPrincipal } from './types.js'
+import type { EmulatorEndpoint, EmulatorEndpointInfo, EmulatorOptions, EmulatorPrincipal, FederationPolicy } from './types.js'
 import { EMULATOR_ACTIONS } from './types.js'
 import { randomClientCredentials, randomHex, randomWorkspaceId } from './random.js'
 
@@ -12,6 +12,7 @@ export interface ResolvedOptions {
   now: () => number
   logger: boolean | object
   streamIntervalMs: number
+  federationPolicies: FederationPolicy[]
 }
 
 const DEFAULT_ENDPOINTS: EmulatorEndpoint[] = [{ name: 'fraud-model' }, { name: 'feed-ads' }]
@@ -65,7 +66,8 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
     dataPlaneTokenTtlSeconds,
     now: opts.now ?? Date.now,
     logger: opts.logger ?? false,
-    streamIntervalMs
+    streamIntervalMs,
+    federationPolicies: (opts.federationPolicies ?? []).map(p => validatePolicy(p, clientIds))
   }
 }
 
@@ -85,4 +87,13 @@ function validatePrincipal (p: EmulatorPrincipal): EmulatorPrincipal {
 function positiveInteger (name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer (seconds)`)
   return value
+}
+
+function validatePolicy (p: FederationPolicy, clientIds: ReadonlySet<string>): FederationPolicy {
+  for (const f of ['issuer', 'audience', 'subject'] as const) {
+    if (typeof p?.[f] !== 'string' || p[f] === '') throw new TypeError(`federation policy ${f} must be a non-empty string`)
+  }
+  if (!Array.isArray(p.jwks?.keys) || p.jwks.keys.length === 0) throw new TypeError('federation policy jwks must have keys')
+  if (p.clientId !== undefined && !clientIds.has(p.clientId)) throw new TypeError(`federation policy clientId ${p.clientId} is no principal`)
+  return p
 }

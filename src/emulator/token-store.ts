@@ -7,7 +7,8 @@ import { randomHex } from './random.js'
 
 export const GRANTS = {
   clientCredentials: 'client_credentials',
-  jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+  jwtBearer: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  tokenExchange: 'urn:ietf:params:oauth:grant-type:token-exchange'
 } as const
 export type Grant = typeof GRANTS[keyof typeof GRANTS]
 

@@ -42,7 +42,23 @@ export interface EmulatorEndpointInfo {
   servedModelName: string
 }
 
+/**
+ * An account's federation policy (workload identity federation): a JWT from `issuer` for
+ * `audience` whose `sub` is `subject`, signed by a key of `jwks`, may act as the principal
+ * `clientId` (default: the first principal) through the RFC 8693 token exchange.
+ */
+export interface FederationPolicy {
+  clientId?: string
+  issuer: string
+  audience: string
+  subject: string
+  /** The issuer's public keys, as its JWKS endpoint would publish them. */
+  jwks: { keys: Array<Record<string, unknown>> }
+}
+
 export interface EmulatorOptions {
+  /** Federation policies for `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`. Default: none. */
+  federationPolicies?: FederationPolicy[]
   /** Default: 16 random digits. */
   workspaceId?: string
   /** Default: one principal allowed every action on every endpoint, with a generated id and secret. */

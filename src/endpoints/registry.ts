@@ -3,7 +3,8 @@
 import type { Dispatcher } from 'undici'
 import type { Action, Config, EndpointConfig, WorkspaceConfig } from '../config/load.js'
 import type { TokenBroker, TokenSpec } from '../tokens/broker.js'
-import { clientCredentialsGrant, servingAuthorizationDetails, tokenExchangeGrant, type GrantOptions } from '../tokens/grants.js'
+import { servingAuthorizationDetails } from '../tokens/grants.js'
+import { workspaceTokens, type WorkspaceTokens } from '../tokens/specs.js'
 import { ControlPlaneRefused } from '../errors.js'
 import { discoverEndpoint } from './discovery.js'
 import { poolKey } from '../proxy/pools.js'
@@ -63,42 +64,10 @@ interface Discovery {
 export function createRegistry (config: Config, deps: RegistryDeps): Registry {
   const workspaces = new Map(config.workspaces.map(w => [w.name, w]))
   const endpoints = new Map(config.endpoints.map(e => [e.name, e]))
-  const grantOpts = (signal: AbortSignal): GrantOptions => ({
-    dispatcher: deps.controlDispatcher, timeoutMs: deps.fetchTimeoutMs, now: deps.now, signal
-  })
-
-  const wsTokens = new Map<string, TokenSpec>()
-  for (const ws of config.workspaces) {
-    wsTokens.set(ws.name, {
-      key: `${ws.name}\u0000workspace`,
-      workspace: ws.name,
-      // An unscoped all-apis token: for the control plane and as the exchange's assertion.
-      mint: (signal) => clientCredentialsGrant(ws, undefined, grantOpts(signal))
-    })
-  }
-
-  function tokenSpec (ep: EndpointConfig, ws: WorkspaceConfig, endpointId: string, authorizationDetails: string): TokenSpec {
-    const key = `${ws.name}\u0000${endpointId}\u0000${ep.action}`
-    if (ws.grant === 'client_credentials') {
-      return { key, workspace: ws.name, endpoint: ep.name, mint: (signal) => clientCredentialsGrant(ws, authorizationDetails, grantOpts(signal)) }
-    }
-    const wsSpec = wsTokens.get(ws.name) as TokenSpec
-    return {
-      key,
-      workspace: ws.name,
-      endpoint: ep.name,
-      mint: async (signal) => {
-        const assertion = await deps.broker.get(wsSpec)
-        try {
-          return await tokenExchangeGrant(ws.tokenUrl, assertion, authorizationDetails, grantOpts(signal))
-        } catch (err) {
-          // A refused assertion: mint a fresh workspace token next time.
-          if ((err as { reason?: string }).reason === 'invalid_grant') deps.broker.invalidate(wsSpec, assertion)
-          throw err
-        }
-      }
-    }
-  }
+  const tokens = new Map(config.workspaces.map(ws => [ws.name, workspaceTokens(ws, {
+    broker: deps.broker, dispatcher: deps.controlDispatcher, fetchTimeoutMs: deps.fetchTimeoutMs, now: deps.now
+  })]))
+  const tokensOf = (ws: WorkspaceConfig): WorkspaceTokens => tokens.get(ws.name) as WorkspaceTokens
 
   function toRoute (ep: EndpointConfig, ws: WorkspaceConfig, url: string, endpointId: string, authorizationDetails: string, discovered: boolean): Route {
     const u = new URL(url)
@@ -115,7 +84,7 @@ export function createRegistry (config: Config, deps: RegistryDeps): Registry {
       connections: ep.connections,
       caFile: ep.caFile,
       poolKey: poolKey(u.origin, ep),
-      token: tokenSpec(ep, ws, endpointId, authorizationDetails),
+      token: tokensOf(ws).endpoint(ep.name, endpointId, ep.action, authorizationDetails),
       discovered
     }
   }
@@ -132,7 +101,7 @@ export function createRegistry (config: Config, deps: RegistryDeps): Registry {
 
   async function discover (ep: EndpointConfig, d: Discovery): Promise<Route> {
     const ws = workspaces.get(ep.workspace) as WorkspaceConfig
-    const wsSpec = wsTokens.get(ws.name) as TokenSpec
+    const wsSpec = tokensOf(ws).workspace
     const token = await deps.broker.get(wsSpec)
     const ac = new AbortController()
     const timer = setTimeout(() => ac.abort(), deps.fetchTimeoutMs)
@@ -152,7 +121,7 @@ export function createRegistry (config: Config, deps: RegistryDeps): Registry {
   return {
     endpoint: (name) => endpoints.get(name),
     names: () => [...endpoints.keys()],
-    workspaceToken: (name) => wsTokens.get(name),
+    workspaceToken: (name) => tokens.get(name)?.workspace,
     async resolve (name) {
       const ep = endpoints.get(name)
       const d = discoveries.get(name)

@@ -1,4 +1,5 @@
 // OAuth grants against a workspace token endpoint: one POST, a parsed token or a coded error.
+import { open } from 'node:fs/promises'
 import { request, type Dispatcher } from 'undici'
 import { TokenEndpointError } from '../errors.js'
 import { BodyTooLarge, readLimited } from '../io/read-limited.js'
@@ -126,4 +127,41 @@ async function postTokenForm (url: string, form: URLSearchParams, headers: Recor
 function retryAfter (res: Dispatcher.ResponseData, now: () => number): number | undefined {
   const h = res.headers['retry-after']
   return parseRetryAfter(Array.isArray(h) ? h[0] : h, now())
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
+const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
+/** A subject token file larger than this is not a JWT. */
+const MAX_SUBJECT_TOKEN_BYTES = 64 * 1024
+
+/**
+ * Workload identity federation (RFC 8693): the identity provider's JWT, read from
+ * `subjectTokenFile` at every exchange (Kubernetes rotates projected tokens in place), is
+ * exchanged for an unscoped workspace token. No client secret anywhere.
+ */
+export async function federationGrant (tokenUrl: string, subjectTokenFile: string, clientId: string | undefined, opts: GrantOptions): Promise<MintedToken> {
+  let subject: string
+  try {
+    const fh = await open(subjectTokenFile, 'r')
+    try {
+      const buf = Buffer.alloc(MAX_SUBJECT_TOKEN_BYTES + 1)
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0)
+      if (bytesRead > MAX_SUBJECT_TOKEN_BYTES) throw Object.assign(new Error('too large'), { code: 'EFBIG' })
+      subject = buf.toString('utf8', 0, bytesRead).trim()
+    } finally {
+      await fh.close()
+    }
+  } catch (err) {
+    // Our side, not the endpoint's: a missing mount is as good as a bad credential until fixed.
+    throw new TokenEndpointError(`cannot read the subject token file ${subjectTokenFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { reason: 'invalid_client', transport: 'SUBJECT_TOKEN_FILE', cause: err })
+  }
+  const form = new URLSearchParams({
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: subject,
+    subject_token_type: JWT_TOKEN_TYPE,
+    scope: 'all-apis'
+  })
+  if (clientId !== undefined) form.set('client_id', clientId)
+  return await postTokenForm(tokenUrl, form, {}, opts, [subject])
 }

@@ -41,12 +41,12 @@ t.test('interpolates env and file references; secrets never print', async t => {
   const c = parseConfig(doc, { env: { CLIENT_ID: 'from-env' }, readFile: p => files[p] ?? '' })
   const ws = c.workspaces[0]!
   t.equal(ws.clientId, 'from-env')
-  t.equal(ws.clientSecret.reveal(), SECRET, 'trailing newline trimmed')
+  t.equal(ws.clientSecret?.reveal(), SECRET, 'trailing newline trimmed')
   t.notMatch(JSON.stringify(c), SECRET)
   t.notMatch(inspect(c, { depth: 10 }), SECRET)
   t.notMatch(String(ws.clientSecret), SECRET)
   files['/run/secrets/sp'] = 'rotated-secret'
-  t.equal(ws.clientSecret.reveal(), 'rotated-secret', 'a rotated secret file is re-read')
+  t.equal(ws.clientSecret?.reveal(), 'rotated-secret', 'a rotated secret file is re-read')
 })
 
 t.test('start-up errors name the field, never the secret', async t => {

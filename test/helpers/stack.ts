@@ -39,6 +39,8 @@ export interface StackOptions {
   routegate?: Partial<Omit<RoutegateOptions, 'config' | 'logger'>>
   /** One clock for emulator and gateway, so tests can move time instead of sleeping. */
   now?: () => number
+  /** More secrets the leak scan must not find in any output (e.g. subject tokens). */
+  secrets?: () => string[]
 }
 
 /** A clock that only moves when told to (starts at the real time, so JWT times look sane). */
@@ -83,7 +85,7 @@ export async function startStack (t: Teardown, opts: StackOptions = {}): Promise
       for (const path of ['/metrics', '/readyz']) {
         outputs.push(await request(`${live.adminUrl}${path}`).then(r => r.body.text(), () => ''))
       }
-      recordForLeakScan(emu, doc, [...logs.lines, ...outputs])
+      recordForLeakScan(emu, doc, [...logs.lines, ...outputs], opts.secrets?.() ?? [])
       await live.rg.close()
     }
     await emu.close()
@@ -132,8 +134,8 @@ export async function startStack (t: Teardown, opts: StackOptions = {}): Promise
 /** Where every stack leaves its secrets and outputs for test/leak-scan.mjs, run after the suite. */
 export const LEAK_SCAN_DIR = fileURLToPath(new URL('../../.leak-scan/', import.meta.url))
 
-function recordForLeakScan (emu: RunningEmulator, doc: ConfigDoc, outputs: string[]): void {
-  const secrets = new Set<string>([CALLER_KEY, OTHER_KEY])
+function recordForLeakScan (emu: RunningEmulator, doc: ConfigDoc, outputs: string[], extra: string[]): void {
+  const secrets = new Set<string>([CALLER_KEY, OTHER_KEY, ...extra])
   for (const p of emu.principals) secrets.add(p.clientSecret)
   for (const w of doc.workspaces) if (typeof w.clientSecret === 'string' && !w.clientSecret.startsWith('${')) secrets.add(w.clientSecret)
   for (const h of emu.stats().invocationHeaders) {

@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorContext } from '../context.js'
 import type { AuthorizationDetail } from '../authorization-details.js'
 import type { Grant } from '../token-store.js'
-import type { EmulatorPrincipal } from '../types.js'
+import type { EmulatorPrincipal, FederationPolicy } from '../types.js'
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import { baseUrl } from '../context.js'
 import { parseAuthorizationDetails } from '../authorization-details.js'
 import { readClientCredentials } from '../client-auth.js'
@@ -68,6 +69,7 @@ async function handleToken (ctx: EmulatorContext, request: FastifyRequest, reply
   if (grantType === null || grantType === '') return sendOAuthError(reply, 400, OAUTH_ERRORS.invalidRequest, 'Missing grant_type')
   if (grantType === GRANTS.clientCredentials) return clientCredentials(ctx, request, reply, form)
   if (grantType === GRANTS.jwtBearer) return jwtBearer(ctx, request, reply, form)
+  if (grantType === GRANTS.tokenExchange) return await tokenExchange(ctx, request, reply, form)
   return sendOAuthError(reply, 400, OAUTH_ERRORS.unsupportedGrantType, `Unsupported grant_type ${grantType}`)
 }
 
@@ -98,6 +100,50 @@ function jwtBearer (ctx: EmulatorContext, request: FastifyRequest, reply: Fastif
     return sendOAuthError(reply, 400, OAUTH_ERRORS.invalidRequest, 'Missing authorization_details')
   }
   return mint(ctx, request, reply, form, record.principal, GRANTS.jwtBearer, ctx.dataPlaneTokenTtlSeconds)
+}
+
+const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
+
+/**
+ * Workload identity federation (RFC 8693): a JWT from the organisation's identity provider,
+ * checked against the account's federation policies, becomes a workspace token of the policy's
+ * principal, living no longer than the subject token. Errors name the failed check, never the token.
+ */
+async function tokenExchange (ctx: EmulatorContext, request: FastifyRequest, reply: FastifyReply, form: URLSearchParams): Promise<FastifyReply> {
+  if (form.get('subject_token_type') !== JWT_TOKEN_TYPE) return sendOAuthError(reply, 400, OAUTH_ERRORS.invalidRequest, `subject_token_type must be ${JWT_TOKEN_TYPE}`)
+  const subjectToken = form.get('subject_token')
+  if (subjectToken === null || subjectToken === '') return sendOAuthError(reply, 400, OAUTH_ERRORS.invalidRequest, 'Missing subject_token')
+  if (!(form.get('scope') ?? '').split(' ').includes('all-apis')) return sendOAuthError(reply, 400, OAUTH_ERRORS.invalidScope, 'scope must include all-apis')
+  const clientId = form.get('client_id')
+  const principalOf = (p: FederationPolicy): EmulatorPrincipal | undefined => ctx.principals.find(x => x.clientId === (p.clientId ?? ctx.principals[0]?.clientId))
+  const policies = ctx.federationPolicies.filter(p => clientId === null || principalOf(p)?.clientId === clientId)
+  if (policies.length === 0) return sendOAuthError(reply, 401, OAUTH_ERRORS.invalidClient, 'No federation policy for this client')
+  let failure = 'the subject token matches no federation policy'
+  for (const policy of policies) {
+    try {
+      const { payload } = await jwtVerify(subjectToken, createLocalJWKSet(policy.jwks as JSONWebKeySet), {
+        issuer: policy.issuer,
+        audience: policy.audience,
+        algorithms: ['RS256', 'ES256'],
+        requiredClaims: ['exp', 'sub'],
+        currentDate: new Date(ctx.now())
+      })
+      if (payload.sub !== policy.subject) {
+        failure = 'the subject token\'s sub is not the policy\'s subject'
+        continue
+      }
+      const principal = principalOf(policy)
+      const left = Math.floor((payload.exp as number) - ctx.now() / 1000)
+      if (principal === undefined || left <= 0) continue
+      // The workspace token lives no longer than the subject token it came from.
+      const scoped = new URLSearchParams(form)
+      scoped.delete('authorization_details')
+      return mint(ctx, request, reply, scoped, principal, GRANTS.tokenExchange, Math.min(ctx.tokenTtlSeconds, left))
+    } catch (err) {
+      failure = `the subject token failed a check (${(err as { code?: string }).code ?? 'invalid'})`
+    }
+  }
+  return sendOAuthError(reply, 400, OAUTH_ERRORS.invalidGrant, failure)
 }
 
 function mint (

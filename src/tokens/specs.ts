@@ -1,0 +1,63 @@
+// Which grant mints which token: the token specs of a workspace (its unscoped control-plane token)
+// and of its endpoints (one scoped token per endpoint id and action). Grant policy lives here, so
+// the registry only says which endpoint needs which scope.
+import type { Dispatcher } from 'undici'
+import type { Action, WorkspaceConfig } from '../config/load.js'
+import type { TokenBroker, TokenSpec } from './broker.js'
+import { clientCredentialsGrant, federationGrant, tokenExchangeGrant, type GrantOptions } from './grants.js'
+
+export interface SpecDeps {
+  broker: Pick<TokenBroker, 'get' | 'invalidate'>
+  /** Dispatcher for token-endpoint calls (kept apart from the data-plane pools). */
+  dispatcher: Dispatcher
+  fetchTimeoutMs: number
+  /** Wall clock (Retry-After dates). */
+  now: () => number
+}
+
+export interface WorkspaceTokens {
+  /** The workspace's unscoped all-apis token: for the control plane and as an exchange's assertion. */
+  workspace: TokenSpec
+  /** The scoped token of one endpoint id and action, labelled with the endpoint's configured name. */
+  endpoint: (endpointName: string, endpointId: string, action: Action, authorizationDetails: string) => TokenSpec
+}
+
+export function workspaceTokens (ws: WorkspaceConfig, deps: SpecDeps): WorkspaceTokens {
+  const opts = (signal: AbortSignal): GrantOptions => ({ dispatcher: deps.dispatcher, timeoutMs: deps.fetchTimeoutMs, now: deps.now, signal })
+  const credentials = (): { tokenUrl: string, clientId: string, clientSecret: NonNullable<WorkspaceConfig['clientSecret']> } => {
+    // Config validation guarantees both for these grants.
+    return { tokenUrl: ws.tokenUrl, clientId: ws.clientId as string, clientSecret: ws.clientSecret as NonNullable<WorkspaceConfig['clientSecret']> }
+  }
+  const workspace: TokenSpec = {
+    key: `${ws.name}\u0000workspace`,
+    workspace: ws.name,
+    mint: ws.grant === 'federation'
+      ? async (signal) => await federationGrant(ws.tokenUrl, ws.subjectTokenFile as string, ws.clientId, opts(signal))
+      : async (signal) => await clientCredentialsGrant(credentials(), undefined, opts(signal))
+  }
+  return {
+    workspace,
+    endpoint (endpointName, endpointId, action, authorizationDetails) {
+      const key = `${ws.name}\u0000${endpointId}\u0000${action}`
+      if (ws.grant === 'client_credentials') {
+        return { key, workspace: ws.name, endpoint: endpointName, mint: async (signal) => await clientCredentialsGrant(credentials(), authorizationDetails, opts(signal)) }
+      }
+      // token_exchange and federation: the workspace token is the jwt-bearer assertion.
+      return {
+        key,
+        workspace: ws.name,
+        endpoint: endpointName,
+        mint: async (signal) => {
+          const assertion = await deps.broker.get(workspace)
+          try {
+            return await tokenExchangeGrant(ws.tokenUrl, assertion, authorizationDetails, opts(signal))
+          } catch (err) {
+            // A refused assertion: mint a fresh workspace token next time.
+            if ((err as { reason?: string }).reason === 'invalid_grant') deps.broker.invalidate(workspace, assertion)
+            throw err
+          }
+        }
+      }
+    }
+  }
+}
