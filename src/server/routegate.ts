@@ -26,7 +26,10 @@ import { readFileSync } from 'node:fs'
 export interface RoutegateOptions {
   config: Config
   logger: Logger
+  /** Wall clock in ms since the epoch: token expiry, JWT times, Retry-After dates. */
   now?: () => number
+  /** Monotonic clock in ms: rate limits and circuit breakers, immune to wall-clock jumps. Default performance.now. */
+  monotonic?: () => number
   random?: () => number
   backoff?: BackoffPolicy
   /** Node's default process metrics; on in production, off in tests that build many instances. */
@@ -52,6 +55,7 @@ export interface Routegate {
 export function createRoutegate (opts: RoutegateOptions): Routegate {
   const { config, logger } = opts
   const now = opts.now ?? Date.now
+  const monotonic = opts.monotonic ?? (() => performance.now())
   // Built in dependency order: each piece gets what it needs, nothing is patched in later.
   const metrics = createMetrics({
     endpoints: config.endpoints.map(e => e.name),
@@ -79,7 +83,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   const breakers = new Map(config.endpoints.map(e => [e.name, new CircuitBreaker({
     failures: e.breakerFailures,
     openMs: e.breakerOpenMs,
-    now,
+    now: monotonic,
     onChange: (state) => { logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`) }
   })]))
   registerStateGauges(metrics, {
@@ -108,7 +112,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   const invoke = createInvocationHandler({
     endpoint: (name) => registry.endpoint(name),
     authenticate: (req) => authenticator.authenticate(req),
-    rate: createRateLimiter({ now }),
+    rate: createRateLimiter({ now: monotonic }),
     concurrency: createConcurrencyLimiter(),
     overloaded,
     forwarder,

@@ -76,6 +76,8 @@ export interface Stack {
  */
 export async function startStack (t: Teardown, opts: StackOptions = {}): Promise<Stack> {
   const clock = opts.now === undefined ? {} : { now: opts.now }
+  // A test's fake clock drives both of the gateway's clocks.
+  const clocks = opts.now === undefined ? {} : { now: opts.now, monotonic: opts.now }
   const emu = await startEmulator({ endpoints: [{ name: 'fraud-model' }, { name: 'feed-ads' }], ...clock, ...opts.emulator })
   // One teardown, in order: record what the run showed the world, then close gateway and emulator.
   const live: { rg?: Routegate, adminUrl?: string } = {}
@@ -107,7 +109,7 @@ export async function startStack (t: Teardown, opts: StackOptions = {}): Promise
   opts.config?.(doc, emu)
   const config = parseConfig(doc, { env: {} })
   const logs = captureLogs()
-  const rg = createRoutegate({ config, logger: createLogger({ level: String(doc.log.level ?? 'info'), destination: logs.stream }), defaultMetrics: false, ...clock, ...opts.routegate })
+  const rg = createRoutegate({ config, logger: createLogger({ level: String(doc.log.level ?? 'info'), destination: logs.stream }), defaultMetrics: false, ...clocks, ...opts.routegate })
   live.rg = rg
   const { gatewayUrl, adminUrl } = await rg.listen()
   live.adminUrl = adminUrl
