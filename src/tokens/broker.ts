@@ -246,6 +246,8 @@ export class TokenBroker {
     const ac = new AbortController()
     this.#aborts.add(ac)
     const timer = setTimeout(() => ac.abort(), this.#fetchTimeoutMs)
+    // close() clears it too: a mint that never settles must not keep the process alive.
+    this.#timers.add(timer)
     const started = this.#now()
     const t0 = performance.now()
     try {
@@ -270,6 +272,7 @@ export class TokenBroker {
       throw this.#unavailable(spec, entry, this.#now())
     } finally {
       clearTimeout(timer)
+      this.#timers.delete(timer)
       this.#aborts.delete(ac)
     }
   }

@@ -228,3 +228,22 @@ t.test('refresh jitter is uniform in [0, min(refreshJitterMs, lifetime / 10)], e
   t.equal(new Set(points).size, points.length, 'distinct refresh points')
   t.ok(Math.max(...points) - Math.min(...points) > 20_000, 'spread over about the whole 24 s window')
 })
+
+t.test('each key keeps its own refresh and backoff: a stuck key never delays another', async t => {
+  let clock = 1_000_000
+  const broker = new TokenBroker({ logger, now: () => clock, random: () => 0.5, refreshJitterMs: 0, fetchTimeoutMs: 60_000 })
+  t.teardown(() => broker.close())
+  let stuckCalls = 0
+  const stuck: TokenSpec = { key: 'stuck', workspace: 'ws', endpoint: 'a', mint: async () => { stuckCalls++; return await new Promise<MintedToken>(() => {}) } }
+  let n = 0
+  const healthy: TokenSpec = { key: 'healthy', workspace: 'ws', endpoint: 'b', mint: async () => ({ accessToken: `h-${++n}`, expiresInMs: 60_000 }) }
+  const hung = broker.get(stuck)
+  hung.catch(() => {})
+  t.equal(await broker.get(healthy), 'h-1', 'served while the other key hangs')
+  clock += 45_000 // the healthy 1-minute token goes stale: its own refresh runs
+  t.equal(await broker.get(healthy), 'h-1')
+  await new Promise(resolve => setImmediate(resolve))
+  clock += 1
+  t.equal(await broker.get(healthy), 'h-2', 'refreshed on its own schedule')
+  t.equal(stuckCalls, 1, 'the stuck key still has its one fetch in flight')
+})
