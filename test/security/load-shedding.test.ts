@@ -32,6 +32,7 @@ t.test('a stalled event loop sheds new requests with 503 before any work, then r
     config: (doc) => {
       doc.server.maxEventLoopDelayMs = 50
       ;(doc as unknown as Record<string, unknown>).auth = { jwt: { jwksUrl: idpServer.url, issuer: ISSUER, audience: AUDIENCE } }
+      ;(doc.callers[0] as Record<string, unknown>).jwtSubjects = ['checkout']
     }
   })
   const auth = { authorization: `Bearer ${await sign(idp, { sub: 'checkout' })}` }
