@@ -21,10 +21,11 @@ t.test('reads a body up to the cap; past it, stops reading and fails', async t =
 })
 
 t.test('the JWKS fetch refuses an answer over 1 MiB', async t => {
+  const init = { headers: new Headers(), method: 'GET' as const, redirect: 'manual' as const, signal: new AbortController().signal }
   const small = limitedFetch(async () => new Response('{"keys":[]}', { status: 200, headers: { 'content-type': 'application/json' } }))
-  const ok = await small('https://idp.test/jwks', {})
+  const ok = await small('https://idp.test/jwks', init)
   t.same(await ok.json(), { keys: [] })
   t.equal(ok.headers.get('content-type'), 'application/json')
   const huge = limitedFetch(async () => new Response(Readable.toWeb(Readable.from((function * () { for (let i = 0; i < 64; i++) yield Buffer.alloc(64 * 1024, ' ') })())) as ReadableStream, { status: 200 }))
-  await t.rejects(huge('https://idp.test/jwks', {}), BodyTooLarge)
+  await t.rejects(huge('https://idp.test/jwks', init), BodyTooLarge)
 })
