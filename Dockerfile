@@ -13,6 +13,8 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
+# A young generation large enough that request objects die young (README, Performance).
+ENV NODE_OPTIONS=--max-semi-space-size=64
 EXPOSE 8080 9464
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "dist/cli/index.js"]

@@ -18,6 +18,10 @@ export const ServerSchema = Type.Object({
   /** Slow-client limits: time to receive the request headers, and the whole request. */
   headersTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
   requestTimeoutMs: Type.Integer({ minimum: 1, default: 120_000 }),
+  /** Most open client connections; more are refused at accept (and logged, at most every 10 s). */
+  maxConnections: Type.Integer({ minimum: 1, default: 10_000 }),
+  /** How long an idle keep-alive client connection stays open. */
+  keepAliveTimeoutMs: Type.Integer({ minimum: 1000, default: 72_000 }),
   /** Largest request header block in bytes, and most header fields. */
   maxHeaderBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 }),
   maxHeaderCount: Type.Integer({ minimum: 8, default: 100 }),

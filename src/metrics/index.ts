@@ -26,7 +26,7 @@ export const METRIC_NAMES = [
   'routegate_overhead_seconds', 'routegate_inflight_requests', 'routegate_token_fetches_total',
   'routegate_token_fetch_duration_seconds', 'routegate_token_cache_total', 'routegate_token_expiry_timestamp_seconds',
   'routegate_upstream_pool_connections', 'routegate_upstream_circuit_open', 'routegate_ready',
-  'routegate_upstream_token_echoes_total'
+  'routegate_upstream_token_echoes_total', 'routegate_endpoint_ready'
 ] as const
 
 /** The `code` label: a real HTTP status (100–599), else `other`, so the label set stays bounded. */
@@ -157,8 +157,10 @@ export interface StateSources {
   poolStats: (endpoint: string) => PoolStats | undefined
   /** Whether the endpoint's circuit is open (failing fast) right now. */
   circuitOpen: (endpoint: string) => boolean
-  /** Whether every endpoint holds a usable token. */
+  /** Whether /readyz would answer 200 (not draining, warmed up, at least one endpoint servable). */
   ready: () => boolean
+  /** Whether the endpoint holds a usable token. */
+  endpointReady: (endpoint: string) => boolean
 }
 
 /**
@@ -167,7 +169,7 @@ export interface StateSources {
  */
 export function registerStateGauges (metrics: Pick<Metrics, 'registry'>, sources: StateSources): void {
   const registers = [metrics.registry]
-  const { endpoints, poolStats, circuitOpen, ready } = sources
+  const { endpoints, poolStats, circuitOpen, ready, endpointReady } = sources
   new Gauge({ // eslint-disable-line no-new -- registered by construction
     name: 'routegate_upstream_pool_connections',
     help: 'undici pool of the endpoint\'s origin: connected/free/pending/running',
@@ -191,8 +193,17 @@ export function registerStateGauges (metrics: Pick<Metrics, 'registry'>, sources
   })
   new Gauge({ // eslint-disable-line no-new -- registered by construction
     name: 'routegate_ready',
-    help: '1 while every endpoint holds a usable token (what /readyz reports, without fetching), else 0',
+    help: '1 while /readyz would answer 200 (not draining, warmed up, at least one endpoint servable; computed without fetching), else 0',
     registers,
     collect () { this.set(ready() ? 1 : 0) }
+  })
+  new Gauge({ // eslint-disable-line no-new -- registered by construction
+    name: 'routegate_endpoint_ready',
+    help: '1 while the endpoint can be served (holds a usable token), else 0',
+    labelNames: ['endpoint'] as const,
+    registers,
+    collect () {
+      for (const endpoint of endpoints) this.set({ endpoint }, endpointReady(endpoint) ? 1 : 0)
+    }
   })
 }

@@ -15,6 +15,8 @@ export function writeError (res: ServerResponse, err: RoutegateError, requestId:
   const body = JSON.stringify({ error_code: err.code, message: err.message, request_id: requestId })
   const headers: string[] = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', requestId]
   for (const name in err.headers) headers.push(name, err.headers[name] as string)
+  // A caller without valid credentials gets no kept-alive connection to hold on to.
+  if (err.statusCode === 401) headers.push('connection', 'close')
   res.writeHead(err.statusCode, headers)
   res.end(body)
 }

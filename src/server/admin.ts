@@ -10,6 +10,10 @@ export interface AdminDeps {
   metrics: Metrics
   /** How long /readyz waits for a token it does not hold yet. */
   readyTimeoutMs?: number
+  /** True once a drain started: /readyz answers 503 `draining` at once. */
+  draining?: () => boolean
+  /** True while the start-up warm-up runs: /readyz answers 503 `warming up` until it ends. */
+  warming?: () => boolean
 }
 
 export interface EndpointReadiness {
@@ -28,12 +32,16 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/readyz', async (_request, reply) => {
+    if (deps.draining?.() === true) return await reply.code(503).send({ status: 'draining' })
     const endpoints: Record<string, EndpointReadiness> = {}
     await Promise.all(deps.registry.names().map(async (name) => {
       endpoints[name] = await readiness(name)
     }))
-    const ready = Object.values(endpoints).every(e => e.ready)
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', endpoints })
+    if (deps.warming?.() === true) return await reply.code(503).send({ status: 'warming up', endpoints })
+    // One endpoint that cannot be served must not take every endpoint of every replica out of
+    // the load balancer: ready while at least one can be served; the body says which cannot.
+    const ready = Object.values(endpoints).some(e => e.ready)
+    return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', endpoints })
   })
 
   /** "Holds a valid token or can get one": resolves and fetches, bounded, when nothing is held. */

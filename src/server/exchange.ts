@@ -52,10 +52,22 @@ export interface Exchanges {
   open: (req: IncomingMessage, res: ServerResponse, id: string) => Exchange
   /** The exchange whose response this connection is writing, or whose request it is reading. */
   on: (socket: Duplex) => Exchange | undefined
+  /** Exchanges in progress (streams included). */
+  inflight: () => number
+  /**
+   * From now on every response closes its connection (`Connection: close`), those in progress
+   * included when their headers are not out yet; `afterEach` runs when one of them ends.
+   */
+  drain: (afterEach: () => void) => void
+  /** Resolves once no exchange is in progress. */
+  idle: () => Promise<void>
 }
 
 export function createExchanges (opts: ExchangeOptions): Exchanges {
   const bySocket = new WeakMap<Duplex, Exchange>()
+  const inProgress = new Set<Exchange>()
+  let draining: (() => void) | undefined
+  let waiters: Array<() => void> = []
   return {
     open (req, res, id) {
       const ex: Exchange = {
@@ -75,12 +87,31 @@ export function createExchanges (opts: ExchangeOptions): Exchanges {
       }
       const socket = req.socket
       bySocket.set(socket, ex)
+      inProgress.add(ex)
+      if (draining !== undefined) res.shouldKeepAlive = false
       res.once('close', () => {
         if (bySocket.get(socket) === ex) bySocket.delete(socket)
+        inProgress.delete(ex)
         opts.record(ex)
+        if (draining === undefined) return
+        draining()
+        if (inProgress.size === 0) {
+          const w = waiters
+          waiters = []
+          for (const resolve of w) resolve()
+        }
       })
       return ex
     },
-    on: (socket) => bySocket.get(socket)
+    on: (socket) => bySocket.get(socket),
+    inflight: () => inProgress.size,
+    drain (afterEach) {
+      draining = afterEach
+      for (const ex of inProgress) if (!ex.res.headersSent) ex.res.shouldKeepAlive = false
+    },
+    idle: async () => {
+      if (inProgress.size === 0) return
+      await new Promise<void>(resolve => waiters.push(resolve))
+    }
   }
 }

@@ -20,6 +20,8 @@ import { clientErrorHandler, frameworkErrors, installServerGuards, type GuardDep
 import { invocationName } from './invocations.js'
 
 export interface GatewayLimits {
+  maxConnections?: number
+  keepAliveTimeoutMs?: number
   headersTimeoutMs: number
   requestTimeoutMs: number
   maxHeaderBytes: number
@@ -86,7 +88,10 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     server.headersTimeout = limits.headersTimeoutMs
     // Node keeps only maxHeadersCount fields; one more than allowed means the caller sent too many.
     server.maxHeadersCount = limits.maxHeaderCount + 1
+    server.maxConnections = limits.maxConnections ?? 10_000
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? 72_000
     installServerGuards(server, guards)
+    logDrops(server, deps.logger, server.maxConnections)
     return server as Server
   }
 
@@ -141,6 +146,26 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   })
 
   return app
+}
+
+/** Connections refused at the cap are logged, at most once every DROP_LOG_MS, with their count. */
+const DROP_LOG_MS = 10_000
+
+function logDrops (server: Server, logger: Logger, max: number): void {
+  let dropped = 0
+  let timer: NodeJS.Timeout | undefined
+  server.on('drop', () => {
+    dropped++
+    if (timer !== undefined) return
+    logger.warn({ maxConnections: max, dropped }, 'connection cap reached: refusing new connections (server.maxConnections)')
+    dropped = 0
+    timer = setTimeout(() => {
+      timer = undefined
+      if (dropped > 0) logger.warn({ maxConnections: max, dropped }, 'connection cap reached: refusing new connections (server.maxConnections)')
+      dropped = 0
+    }, DROP_LOG_MS)
+    timer.unref()
+  })
 }
 
 function sanitize (s: string): string {

@@ -44,13 +44,25 @@ export interface Routegate {
   registry: Registry
   metrics: Metrics
   pools: Pools
-  /** Fetches every endpoint's token in the background, so the first requests need not wait. */
-  warm: () => void
+  /**
+   * Fetches every endpoint's token (a few at a time), so the first requests need not wait;
+   * /readyz answers 503 `warming up` until it ends. Never rejects.
+   */
+  warm: () => Promise<void>
   /** Listens on the configured (or given) addresses; returns the base URLs. */
   listen: (addr?: { gateway?: { host: string, port: number }, admin?: { host: string, port: number } }) => Promise<{ gatewayUrl: string, adminUrl: string }>
+  /**
+   * Drains the gateway listener: /readyz answers 503 `draining` at once, no new connections,
+   * idle keep-alive connections closed now and busy ones after their response. Resolves as soon
+   * as nothing is in flight (streams included), or after `graceMs`, cutting what is left.
+   */
+  drain: (graceMs: number) => Promise<{ cut: number }>
   /** Stops accepting, lets in-flight requests finish, then releases sockets and timers. */
   close: () => Promise<void>
 }
+
+/** Endpoints whose tokens the start-up warm-up fetches at once. */
+const WARM_UP_PARALLEL = 8
 
 export function createRoutegate (opts: RoutegateOptions): Routegate {
   const { config, logger } = opts
@@ -86,13 +98,16 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     now: monotonic,
     onChange: (state) => { logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`) }
   })]))
+  const endpointReady = (name: string): boolean => {
+    const route = registry.peek(name)
+    return route !== undefined && broker.status(route.token.key).state !== 'none'
+  }
   registerStateGauges(metrics, {
     endpoints: config.endpoints.map(e => e.name),
     circuitOpen: (name) => breakers.get(name)?.failingFast === true,
-    ready: () => registry.names().every(name => {
-      const route = registry.peek(name)
-      return route !== undefined && broker.status(route.token.key).state !== 'none'
-    }),
+    // What /readyz would answer, without fetching: not draining, warmed up, one endpoint servable.
+    ready: () => !draining && !warming && registry.names().some(endpointReady),
+    endpointReady,
     poolStats: (name) => {
       const route = registry.peek(name)
       return route === undefined ? undefined : pools.stats(route.poolKey)
@@ -136,7 +151,9 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     limits: config.server,
     https: tlsOptions(config)
   })
-  const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs })
+  let draining = false
+  let warming = false
+  const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs, draining: () => draining, warming: () => warming })
 
   return {
     gateway,
@@ -145,8 +162,21 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     registry,
     metrics,
     pools,
-    warm () {
-      for (const name of registry.names()) registry.resolve(name).then(route => broker.get(route.token)).catch(() => {})
+    async warm () {
+      warming = true
+      try {
+        const names = registry.names()
+        let next = 0
+        const worker = async (): Promise<void> => {
+          while (next < names.length) {
+            const name = names[next++] as string
+            await registry.resolve(name).then(route => broker.get(route.token)).catch(() => {})
+          }
+        }
+        await Promise.all(Array.from({ length: Math.min(WARM_UP_PARALLEL, names.length) }, worker))
+      } finally {
+        warming = false
+      }
     },
     async listen (addr = {}) {
       const g = addr.gateway ?? config.server
@@ -154,6 +184,25 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       await gateway.listen({ host: g.host, port: g.port })
       await admin.listen({ host: a.host, port: a.port })
       return { gatewayUrl: baseUrl(gateway, g.host, config.server.tls !== undefined), adminUrl: baseUrl(admin, a.host) }
+    },
+    async drain (graceMs) {
+      draining = true
+      const server = gateway.server
+      // Every response from now on closes its connection; a connection whose response just
+      // ended is idle, and closed on the next turn (Node counts it idle only then).
+      exchanges.drain(() => { setImmediate(() => { server.closeIdleConnections() }) })
+      server.close()
+      server.closeIdleConnections()
+      let timer: NodeJS.Timeout | undefined
+      const finished = await Promise.race([
+        exchanges.idle().then(() => true),
+        new Promise<false>(resolve => { timer = setTimeout(() => resolve(false), graceMs) })
+      ])
+      clearTimeout(timer)
+      const cut = finished ? 0 : exchanges.inflight()
+      server.closeAllConnections()
+      if (!finished) await pools.destroy()
+      return { cut }
     },
     async close () {
       await gateway.close()

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))
 
 t.test('demo mode prints a curl line that returns predictions through the gateway, and SIGTERM exits 0', async t => {
-  const child = spawn(process.execPath, [CLI, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI, 'demo', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let out = ''
   const curl = await new Promise<string>((resolve, reject) => {

@@ -45,8 +45,12 @@ t.test('missing, not route-optimized and not-ready endpoints fail clearly', asyn
   t.equal(s.emu.stats().controlPlaneRequests, lookups, 'a failed lookup is not repeated at once')
 
   const ready = await request(`${s.adminUrl}/readyz`)
-  t.equal(ready.statusCode, 503)
+  t.equal(ready.statusCode, 200, 'one broken endpoint does not take the instance out of the load balancer')
   const body = await ready.body.json() as any
   t.equal(body.endpoints['fraud-model'].ready, true)
+  t.equal(body.endpoints.cold.ready, false, 'the body says which cannot be served')
+  const metrics = await (await request(`${s.adminUrl}/metrics`)).body.text()
+  t.match(metrics, /routegate_endpoint_ready\{endpoint="fraud-model"\} 1/)
+  t.match(metrics, /routegate_endpoint_ready\{endpoint="cold"\} 0/)
   t.match(body.endpoints.cold.lastError, /ENDPOINT_NOT_READY/)
 })

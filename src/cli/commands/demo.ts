@@ -36,14 +36,19 @@ export async function runDemo (opts: { port?: number | undefined, host?: string 
   try {
     urls = await rg.listen()
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || opts.port !== undefined) throw err
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || opts.port !== undefined) {
+      // A busy port the user asked for: stop what did start, and fail with one line.
+      await rg.close().catch(() => {})
+      await emu.close().catch(() => {})
+      throw err
+    }
     // 8080 is often taken on a laptop: take any free ports rather than fail the demo.
     await rg.close()
     config = demoConfig(emu, callerKey, { host, port: 0, adminPort: 0 })
     rg = createRoutegate({ config, logger })
     urls = await rg.listen()
   }
-  rg.warm()
+  rg.warm().catch(() => {}) // never rejects; readiness reports each endpoint
   const endpoint = Object.keys(emu.endpoints)[0] ?? 'fraud-model'
   process.stdout.write([
     '',

@@ -9,8 +9,16 @@ export async function runServe (opts: { configPath: string }): Promise<number> {
   const config = loadConfig(opts.configPath)
   const logger = createLogger({ level: config.log.level })
   const rg = createRoutegate({ config, logger })
-  const { gatewayUrl, adminUrl } = await rg.listen()
-  rg.warm()
+  let urls: { gatewayUrl: string, adminUrl: string }
+  try {
+    urls = await rg.listen()
+  } catch (err) {
+    await rg.close().catch(() => {})
+    throw err
+  }
+  const { gatewayUrl, adminUrl } = urls
+  // /readyz stays 503 until every endpoint's token was tried.
+  rg.warm().catch(() => {}) // never rejects; readiness reports each endpoint
   logger.info({ gateway: gatewayUrl, admin: adminUrl, endpoints: config.endpoints.map(e => e.name) }, 'routegate listening')
   closeOnSignal(rg, config, logger)
   return -1
@@ -20,18 +28,13 @@ export async function runServe (opts: { configPath: string }): Promise<number> {
 export function closeOnSignal (rg: Routegate, config: Config, logger: Logger, also: () => Promise<void> = async () => {}): void {
   const grace = config.server.shutdownGraceMs
   closeWithGrace({ delay: grace + 5000, logger: { error: (m: unknown) => logger.error(m) } }, async ({ signal, err }) => {
+    // Exit code 0 whether the drain finished or the grace period cut requests (the log says which).
     if (err !== undefined) logger.error({ err }, 'fatal error, shutting down')
     else logger.info({ signal }, 'shutting down: draining in-flight requests')
-    let timer: NodeJS.Timeout | undefined
-    const drained = await Promise.race([
-      rg.close().then(() => true),
-      new Promise<false>(resolve => { timer = setTimeout(() => resolve(false), grace) })
-    ])
-    clearTimeout(timer)
-    if (!drained) {
-      logger.warn({ graceMs: grace }, 'grace period over: cutting remaining requests')
-      await rg.pools.destroy()
-    }
+    const { cut } = await rg.drain(grace)
+    if (cut > 0) logger.warn({ graceMs: grace, cut }, `grace period over: cut ${cut} request(s) still in flight`)
+    else logger.info('drained: nothing in flight')
+    await rg.close()
     await also()
     logger.info('stopped')
     logger.flush()

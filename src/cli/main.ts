@@ -1,0 +1,94 @@
+// The CLI: parses argv and dispatches to one command; index.ts (the binary) and npm-start.ts are the entry points.
+import { parseArgs } from 'node:util'
+import { runCheckConfig } from './commands/check-config.js'
+import { runDemo } from './commands/demo.js'
+import { runEmulator } from './commands/emulator.js'
+import { runHashKey } from './commands/hash-key.js'
+import { runServe } from './commands/serve.js'
+
+const USAGE = `routegate — token-brokering gateway for Databricks route-optimized serving endpoints
+
+Usage:
+  routegate --config FILE              run the gateway (or set ROUTEGATE_CONFIG=FILE)
+  routegate demo [--port N] [--host H] demo: embedded emulator + a gateway configured for it
+  routegate emulator [--port N] [--host H]   run the Databricks emulator alone
+  routegate check-config --config FILE validate and print the resolved config, secrets masked
+  routegate hash-key [KEY]             make a caller key (or take KEY) and print its sha256
+
+Options:
+  -c, --config FILE   config file (YAML or JSON)
+  -p, --port N        port (demo: gateway port, default 8080, admin on 9464; emulator: default 8081)
+      --host H        listen address (demo and emulator; default 127.0.0.1)
+  -h, --help          this text
+`
+
+export interface MainOptions {
+  /**
+   * What to do with no command and no config: `usage` for the binary (a production container
+   * with a missing variable must not become a demo gateway), `demo` for `npm start`.
+   */
+  withoutConfig: 'usage' | 'demo'
+}
+
+export async function main (argv: string[], opts: MainOptions): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
+    }
+  })
+  if (values.help === true) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  const [command, ...rest] = positionals
+  const configPath = values.config ?? (process.env.ROUTEGATE_CONFIG === '' ? undefined : process.env.ROUTEGATE_CONFIG)
+  const port = values.port === undefined ? undefined : parsePort(values.port)
+  switch (command) {
+    case undefined:
+    case 'serve':
+      if (configPath === undefined) {
+        if (command === undefined && opts.withoutConfig === 'demo') return await runDemo({ port, host: values.host })
+        throw new UsageError('no config: pass --config FILE or set ROUTEGATE_CONFIG (the demo runs only as `routegate demo`)')
+      }
+      if (values.port !== undefined || values.host !== undefined) throw new UsageError('--port and --host are for demo and emulator; with --config, set server.port and server.host in the file')
+      return await runServe({ configPath })
+    case 'demo':
+      return await runDemo({ port, host: values.host })
+    case 'emulator':
+      return await runEmulator({ port: port ?? 8081, host: values.host ?? '127.0.0.1' })
+    case 'check-config':
+      if (configPath === undefined) throw new UsageError('check-config needs --config FILE')
+      return runCheckConfig({ configPath })
+    case 'hash-key':
+      return runHashKey({ key: rest[0] })
+    default:
+      throw new UsageError(`unknown command '${command}'`)
+  }
+}
+
+class UsageError extends Error {}
+
+function parsePort (s: string): number {
+  const n = Number(s)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0..65535, not '${s}'`)
+  return n
+}
+
+/** Runs main and sets the exit code: 64 for usage errors, 1 for any other failure (one line on stderr). */
+export function run (argv: string[], opts: MainOptions): void {
+  main(argv, opts).then((code) => {
+    // Long-running commands resolve to -1 and keep the process alive until a signal.
+    if (code >= 0) process.exitCode = code
+  }, (err: Error & { code?: string }) => {
+    const usage = err instanceof UsageError || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+    process.stderr.write(`routegate: ${err.message}\n${usage ? '\n' + USAGE : ''}`)
+    // Something may still hold the event loop (a listener that did start): exit now.
+    process.exit(usage ? 64 : 1)
+  })
+}
