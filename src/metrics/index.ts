@@ -26,7 +26,7 @@ export const METRIC_NAMES = [
   'routegate_overhead_seconds', 'routegate_inflight_requests', 'routegate_token_fetches_total',
   'routegate_token_fetch_duration_seconds', 'routegate_token_cache_total', 'routegate_token_expiry_timestamp_seconds',
   'routegate_upstream_pool_connections', 'routegate_upstream_circuit_open', 'routegate_ready',
-  'routegate_upstream_token_echoes_total', 'routegate_endpoint_ready'
+  'routegate_upstream_token_echoes_total', 'routegate_endpoint_ready', 'routegate_config_reloads_total'
 ] as const
 
 /** The `code` label: a real HTTP status (100–599), else `other`, so the label set stays bounded. */
@@ -91,8 +91,12 @@ export function createMetrics (opts: MetricsOptions) {
   }
   for (const result of ['hit', 'miss', 'refresh'] as const) tokenCache.inc({ result }, 0)
 
+  const configReloads = new Counter({
+    name: 'routegate_config_reloads_total', help: 'Config reloads (SIGHUP), by result', labelNames: ['result'] as const, registers
+  })
+  for (const result of ['success', 'failure'] as const) configReloads.inc({ result }, 0)
   const series = new Map<string, EndpointSeries>()
-  const known = new Set([...opts.endpoints, UNKNOWN_ENDPOINT])
+  let known = new Set([...opts.endpoints, UNKNOWN_ENDPOINT])
   /** The bound series of a configured endpoint (any other name gets `unknown`'s). */
   function endpointSeries (name: string): EndpointSeries {
     const endpoint = known.has(name) ? name : UNKNOWN_ENDPOINT
@@ -123,6 +127,15 @@ export function createMetrics (opts: MetricsOptions) {
   return {
     registry,
     endpointSeries,
+    configReloads,
+    /** After a reload: the configured names that label series (others count as `unknown`). */
+    setEndpoints (names: readonly string[]) {
+      known = new Set([...names, UNKNOWN_ENDPOINT])
+      for (const name of known) {
+        endpointSeries(name)
+        inflight.inc({ endpoint: name }, 0)
+      }
+    },
     tokenEchoes,
     requests,
     requestDuration,
@@ -152,7 +165,8 @@ export function createMetrics (opts: MetricsOptions) {
 
 /** What the state gauges read at scrape time (never on the request path, never fetching). */
 export interface StateSources {
-  endpoints: readonly string[]
+  /** The configured endpoint names now (they change on reload). */
+  endpoints: () => readonly string[]
   /** Pool stats of the endpoint's pool. */
   poolStats: (endpoint: string) => PoolStats | undefined
   /** Whether the endpoint's circuit is open (failing fast) right now. */
@@ -176,7 +190,8 @@ export function registerStateGauges (metrics: Pick<Metrics, 'registry'>, sources
     labelNames: ['endpoint', 'state'] as const,
     registers,
     collect () {
-      for (const endpoint of endpoints) {
+      this.reset()
+      for (const endpoint of endpoints()) {
         const s = poolStats(endpoint)
         for (const state of POOL_STATES) this.set({ endpoint, state }, s?.[state] ?? 0)
       }
@@ -188,7 +203,8 @@ export function registerStateGauges (metrics: Pick<Metrics, 'registry'>, sources
     labelNames: ['endpoint'] as const,
     registers,
     collect () {
-      for (const endpoint of endpoints) this.set({ endpoint }, circuitOpen(endpoint) ? 1 : 0)
+      this.reset()
+      for (const endpoint of endpoints()) this.set({ endpoint }, circuitOpen(endpoint) ? 1 : 0)
     }
   })
   new Gauge({ // eslint-disable-line no-new -- registered by construction
@@ -203,7 +219,8 @@ export function registerStateGauges (metrics: Pick<Metrics, 'registry'>, sources
     labelNames: ['endpoint'] as const,
     registers,
     collect () {
-      for (const endpoint of endpoints) this.set({ endpoint }, endpointReady(endpoint) ? 1 : 0)
+      this.reset()
+      for (const endpoint of endpoints()) this.set({ endpoint }, endpointReady(endpoint) ? 1 : 0)
     }
   })
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Agent } from 'undici'
-import { createAuthenticator } from '../callers/identity.js'
+import { createAuthenticator, type Authenticator } from '../callers/identity.js'
 import { createConcurrencyLimiter } from '../limits/concurrency.js'
 import { createOverloadGuard } from '../limits/overload.js'
 import { createRateLimiter } from '../limits/rate.js'
@@ -15,7 +15,7 @@ import { TokenBroker } from '../tokens/broker.js'
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../tokens/policy.js'
 import { buildAdmin } from './admin.js'
 import { buildGateway, type GatewayDeps } from './gateway.js'
-import { createExchanges } from './exchange.js'
+import { createExchanges, type Exchange } from './exchange.js'
 import { createInvocationHandler } from './invocations.js'
 import { createAccessLogger } from './logger.js'
 import { createRecorder } from './record.js'
@@ -57,9 +57,31 @@ export interface Routegate {
    * as nothing is in flight (streams included), or after `graceMs`, cutting what is left.
    */
   drain: (graceMs: number) => Promise<{ cut: number }>
+  /**
+   * Swaps in `config` for new requests, atomically: endpoints, callers, keys, limits and auth.
+   * Throws (and changes nothing) when the new config cannot be built. Fields outside
+   * workspaces/endpoints/callers/auth are reported in `needsRestart` and not applied.
+   */
+  reload: (config: Config) => ReloadResult
   /** Stops accepting, lets in-flight requests finish, then releases sockets and timers. */
   close: () => Promise<void>
 }
+
+interface Generation {
+  config: Config
+  registry: Registry
+  breakers: ReadonlyMap<string, CircuitBreaker>
+  authenticator: Authenticator
+  invoke: (ex: Exchange, name: string) => void
+}
+
+export interface ReloadResult {
+  /** Fields that changed but need a restart to take effect (logged as warnings). */
+  needsRestart: string[]
+}
+
+/** What a reload can change: everything else needs a restart. */
+const RELOADABLE = new Set(['workspaces', 'endpoints', 'callers', 'auth'])
 
 /** Endpoints whose tokens the start-up warm-up fetches at once. */
 const WARM_UP_PARALLEL = 8
@@ -90,21 +112,67 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     events: metrics.brokerEvents
   })
   const controlDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })
-  const registry = createRegistry(config, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
   const pools = new Pools()
-  const breakers = new Map(config.endpoints.map(e => [e.name, new CircuitBreaker({
-    failures: e.breakerFailures,
-    openMs: e.breakerOpenMs,
-    now: monotonic,
-    onChange: (state) => { logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`) }
-  })]))
+  const rate = createRateLimiter({ now: monotonic })
+  const concurrency = createConcurrencyLimiter()
+  const overload = config.server.maxEventLoopDelayMs > 0 ? createOverloadGuard({ maxEventLoopDelayMs: config.server.maxEventLoopDelayMs }) : undefined
+  const overloaded = overload === undefined ? () => false : () => overload.overloaded()
+
+  /**
+   * Everything that follows from the workspaces, endpoints, callers and auth of one config: a
+   * reload builds a new generation and swaps it in whole; in-flight requests finish on theirs.
+   * The broker (tokens), pools, limiters and metrics are shared, so unchanged keys keep their
+   * tokens and unchanged origins their connections.
+   */
+  function generation (cfg: Config): Generation {
+    const registry = createRegistry(cfg, { broker, controlDispatcher, fetchTimeoutMs: cfg.tokens.fetchTimeoutMs, now })
+    const breakers = new Map(cfg.endpoints.map(e => [e.name, new CircuitBreaker({
+      failures: e.breakerFailures,
+      openMs: e.breakerOpenMs,
+      now: monotonic,
+      onChange: (state) => { logger.warn({ endpoint: e.name, circuit: state }, `circuit ${state}`) }
+    })]))
+    const authenticator = createAuthenticator({ callers: cfg.callers, jwt: cfg.auth.jwt, now, log: logger })
+    const forwarder = createForwarder({
+      pools,
+      tokens: broker,
+      routes: registry,
+      breakerFor: (name) => breakers.get(name) as CircuitBreaker,
+      replayBufferBytes: cfg.server.replayBufferBytes,
+      debug: (fields, msg) => { logger.debug(fields, msg) }
+    })
+    const invoke = createInvocationHandler({
+      endpoint: (name) => registry.endpoint(name),
+      authenticate: async (req) => await authenticator.authenticate(req),
+      rate,
+      concurrency,
+      overloaded,
+      forwarder,
+      metrics,
+      maxHeaderCount: cfg.server.maxHeaderCount,
+      trustProxy: cfg.server.trustProxy,
+      tls: cfg.server.tls !== undefined,
+      logger
+    })
+    return { config: cfg, registry, breakers, authenticator, invoke }
+  }
+  let current = generation(config)
+  // What the shared parts (admin, gauges, the listener) see: always the current generation.
+  const registry: Registry = {
+    endpoint: (name) => current.registry.endpoint(name),
+    names: () => current.registry.names(),
+    resolve: async (name) => await current.registry.resolve(name),
+    peek: (name) => current.registry.peek(name),
+    evict: (name) => { current.registry.evict(name) },
+    workspaceToken: (name) => current.registry.workspaceToken(name)
+  }
   const endpointReady = (name: string): boolean => {
     const route = registry.peek(name)
     return route !== undefined && broker.status(route.token.key).state !== 'none'
   }
   registerStateGauges(metrics, {
-    endpoints: config.endpoints.map(e => e.name),
-    circuitOpen: (name) => breakers.get(name)?.failingFast === true,
+    endpoints: () => registry.names(),
+    circuitOpen: (name) => current.breakers.get(name)?.failingFast === true,
     // What /readyz would answer, without fetching: not draining, warmed up, one endpoint servable.
     ready: () => !draining && !warming && registry.names().some(endpointReady),
     endpointReady,
@@ -113,30 +181,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       return route === undefined ? undefined : pools.stats(route.poolKey)
     }
   })
-  const authenticator = createAuthenticator({ callers: config.callers, jwt: config.auth.jwt, now, log: logger })
-  const overload = config.server.maxEventLoopDelayMs > 0 ? createOverloadGuard({ maxEventLoopDelayMs: config.server.maxEventLoopDelayMs }) : undefined
-  const overloaded = overload === undefined ? () => false : () => overload.overloaded()
-  const forwarder = createForwarder({
-    pools,
-    tokens: broker,
-    routes: registry,
-    breakerFor: (name) => breakers.get(name) as CircuitBreaker,
-    replayBufferBytes: config.server.replayBufferBytes,
-    debug: (fields, msg) => { logger.debug(fields, msg) }
-  })
-  const invoke = createInvocationHandler({
-    endpoint: (name) => registry.endpoint(name),
-    authenticate: (req) => authenticator.authenticate(req),
-    rate: createRateLimiter({ now: monotonic }),
-    concurrency: createConcurrencyLimiter(),
-    overloaded,
-    forwarder,
-    metrics,
-    maxHeaderCount: config.server.maxHeaderCount,
-    trustProxy: config.server.trustProxy,
-    tls: config.server.tls !== undefined,
-    logger
-  })
+  const invoke = (ex: Exchange, name: string): void => { current.invoke(ex, name) }
   const exchanges = createExchanges({
     traceMode: config.tracing.mode,
     ids: createIdSource(),
@@ -159,7 +204,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     gateway,
     admin,
     broker,
-    registry,
+    get registry () { return current.registry },
     metrics,
     pools,
     async warm () {
@@ -184,6 +229,24 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       await gateway.listen({ host: g.host, port: g.port })
       await admin.listen({ host: a.host, port: a.port })
       return { gatewayUrl: baseUrl(gateway, g.host, config.server.tls !== undefined), adminUrl: baseUrl(admin, a.host) }
+    },
+    reload (next) {
+      let built: Generation
+      try {
+        built = generation(next)
+      } catch (err) {
+        metrics.configReloads.inc({ result: 'failure' })
+        throw err
+      }
+      const needsRestart = Object.keys(next).filter(k => !RELOADABLE.has(k) &&
+        JSON.stringify((next as unknown as Record<string, unknown>)[k]) !== JSON.stringify((current.config as unknown as Record<string, unknown>)[k]))
+      const previous = current
+      current = built
+      metrics.setEndpoints(next.endpoints.map(e => e.name))
+      previous.authenticator.close()
+      metrics.configReloads.inc({ result: 'success' })
+      if (needsRestart.length > 0) logger.warn({ fields: needsRestart }, 'config reloaded; these fields need a restart to take effect')
+      return { needsRestart }
     },
     async drain (graceMs) {
       draining = true
@@ -210,7 +273,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       broker.close()
       await pools.close()
       await controlDispatcher.close()
-      authenticator.close()
+      current.authenticator.close()
       overload?.close()
     }
   }

@@ -1,6 +1,7 @@
 // Which grant mints which token: the token specs of a workspace (its unscoped control-plane token)
 // and of its endpoints (one scoped token per endpoint id and action). Grant policy lives here, so
 // the registry only says which endpoint needs which scope.
+import { createHash } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Action, WorkspaceConfig } from '../config/load.js'
 import type { TokenBroker, TokenSpec } from './broker.js'
@@ -28,8 +29,11 @@ export function workspaceTokens (ws: WorkspaceConfig, deps: SpecDeps): Workspace
     // Config validation guarantees both for these grants.
     return { tokenUrl: ws.tokenUrl, clientId: ws.clientId as string, clientSecret: ws.clientSecret as NonNullable<WorkspaceConfig['clientSecret']> }
   }
+  // Keys carry the workspace's identity: after a reload that points a workspace at another
+  // host or principal, its old tokens are never served for it (a rotated secret keeps them).
+  const identity = createHash('sha256').update([ws.host, ws.tokenUrl, ws.clientId ?? '', ws.grant, ws.subjectTokenFile ?? ''].join('\n')).digest('hex').slice(0, 12)
   const workspace: TokenSpec = {
-    key: `${ws.name}\u0000workspace`,
+    key: `${ws.name}\u0000${identity}\u0000workspace`,
     workspace: ws.name,
     mint: ws.grant === 'federation'
       ? async (signal) => await federationGrant(ws.tokenUrl, ws.subjectTokenFile as string, ws.clientId, opts(signal))
@@ -38,7 +42,7 @@ export function workspaceTokens (ws: WorkspaceConfig, deps: SpecDeps): Workspace
   return {
     workspace,
     endpoint (endpointName, endpointId, action, authorizationDetails) {
-      const key = `${ws.name}\u0000${endpointId}\u0000${action}`
+      const key = `${ws.name}\u0000${identity}\u0000${endpointId}\u0000${action}`
       if (ws.grant === 'client_credentials') {
         return { key, workspace: ws.name, endpoint: endpointName, mint: async (signal) => await clientCredentialsGrant(credentials(), authorizationDetails, opts(signal)) }
       }

@@ -64,6 +64,8 @@ export async function runDemo (opts: { port?: number | undefined, host?: string 
     '',
     ''
   ].join('\n'))
+  // The demo has no config file to reload; SIGHUP must not end it either.
+  process.on('SIGHUP', () => { logger.info('demo: nothing to reload (no config file)') })
   closeOnSignal(rg, config, logger, () => emu.close())
   return -1
 }

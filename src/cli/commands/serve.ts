@@ -20,14 +20,38 @@ export async function runServe (opts: { configPath: string }): Promise<number> {
   // /readyz stays 503 until every endpoint's token was tried.
   rg.warm().catch(() => {}) // never rejects; readiness reports each endpoint
   logger.info({ gateway: gatewayUrl, admin: adminUrl, endpoints: config.endpoints.map(e => e.name) }, 'routegate listening')
+  process.on('SIGHUP', () => { reload(rg, opts.configPath, logger) })
   closeOnSignal(rg, config, logger)
   return -1
+}
+
+/**
+ * SIGHUP: re-reads the config file and swaps it in for new requests. An invalid file is logged
+ * (the field named, never a secret) and the running config keeps serving.
+ */
+export function reload (rg: Routegate, configPath: string, logger: Logger): void {
+  let next: Config
+  try {
+    next = loadConfig(configPath)
+  } catch (err) {
+    rg.metrics.configReloads.inc({ result: 'failure' })
+    logger.error({ error: (err as Error).message }, 'config reload refused: the running config keeps serving')
+    return
+  }
+  try {
+    // reload() counts its own outcome, success or failure.
+    const { needsRestart } = rg.reload(next)
+    logger.info({ endpoints: next.endpoints.map(e => e.name), callers: next.callers.length, needsRestart }, 'config reloaded')
+  } catch (err) {
+    logger.error({ error: (err as Error).message }, 'config reload refused: the running config keeps serving')
+  }
 }
 
 /** Graceful exit: stop accepting, let in-flight requests finish within the grace period, exit 0. */
 export function closeOnSignal (rg: Routegate, config: Config, logger: Logger, also: () => Promise<void> = async () => {}): void {
   const grace = config.server.shutdownGraceMs
-  closeWithGrace({ delay: grace + 5000, logger: { error: (m: unknown) => logger.error(m) } }, async ({ signal, err }) => {
+  // SIGHUP reloads (see reload()); it must not end the process.
+  closeWithGrace({ delay: grace + 5000, skip: ['SIGHUP'], logger: { error: (m: unknown) => logger.error(m) } }, async ({ signal, err }) => {
     // Exit code 0 whether the drain finished or the grace period cut requests (the log says which).
     if (err !== undefined) logger.error({ err }, 'fatal error, shutting down')
     else logger.info({ signal }, 'shutting down: draining in-flight requests')
