@@ -1,4 +1,6 @@
-# routegate container: Node 24 LTS (Node 20 is past end of life), non-root, config mounted.
+# routegate container: Node 24 LTS, multi-stage (build tools and dev dependencies stay in the
+# build stage), non-root, config mounted; run with a read-only root filesystem (compose and the
+# Kubernetes base do). The build context is only package files, tsconfig and src (.dockerignore).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -17,6 +19,9 @@ USER node
 ENV NODE_OPTIONS=--max-semi-space-size=64
 EXPOSE 8080 9464
 STOPSIGNAL SIGTERM
+# Ready (not just alive): /readyz is 503 while warming up, draining, or with no endpoint servable.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli/index.js"]
 # Mount the config (and the secret files it references) at /etc/routegate.
 CMD ["--config", "/etc/routegate/config.yaml"]

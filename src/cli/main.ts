@@ -11,7 +11,8 @@ const USAGE = `routegate — token-brokering gateway for Databricks route-optimi
 Usage:
   routegate --config FILE              run the gateway (or set ROUTEGATE_CONFIG=FILE)
   routegate demo [--port N] [--host H] demo: embedded emulator + a gateway configured for it
-  routegate emulator [--port N] [--host H]   run the Databricks emulator alone
+  routegate emulator [--port N] [--host H] [--client-id ID --client-secret S]
+                                       run the Databricks emulator alone (fixed credentials if given)
   routegate check-config --config FILE validate and print the resolved config, secrets masked
   routegate hash-key [KEY]             make a caller key (or take KEY) and print its sha256
 
@@ -39,6 +40,8 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
+      'client-id': { type: 'string' },
+      'client-secret': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   })
@@ -61,7 +64,8 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
     case 'demo':
       return await runDemo({ port, host: values.host })
     case 'emulator':
-      return await runEmulator({ port: port ?? 8081, host: values.host ?? '127.0.0.1' })
+      if ((values['client-id'] === undefined) !== (values['client-secret'] === undefined)) throw new UsageError('--client-id and --client-secret go together')
+      return await runEmulator({ port: port ?? 8081, host: values.host ?? '127.0.0.1', clientId: values['client-id'], clientSecret: values['client-secret'] })
     case 'check-config':
       if (configPath === undefined) throw new UsageError('check-config needs --config FILE')
       return runCheckConfig({ configPath })

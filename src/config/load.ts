@@ -1,4 +1,5 @@
 // Loads, interpolates, validates and normalises the config into a frozen, typed Config.
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
@@ -68,6 +69,15 @@ export interface Config {
   endpoints: EndpointConfig[]
   callers: CallerConfig[]
 }
+
+/**
+ * Digests of keys that appear in samples and tutorials (the first round's README shipped
+ * sha256("test")): a copy-pasted config must not let `Authorization: Bearer test` in.
+ */
+const SAMPLE_KEY_DIGESTS: ReadonlyMap<string, string> = new Map(
+  ['test', 'changeme', 'change-me', 'password', 'secret', 'example', 'REPLACE-ME', 'replace-me', 'REPLACE_ME', 'your-key-here', 'caller-key', 'apikey', 'api-key', '']
+    .map(k => [createHash('sha256').update(k).digest('hex'), k] as const)
+)
 
 export interface LoadDeps {
   env?: Record<string, string | undefined>
@@ -209,6 +219,12 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
     }
   })
   unique(callers.flatMap(c => c.keySha256), 'callers[].keySha256')
+  for (const [i, c] of callers.entries()) {
+    const sample = c.keySha256.find(d => SAMPLE_KEY_DIGESTS.has(d))
+    if (sample !== undefined) {
+      throw new ConfigError(`callers[${i}].keySha256: ${sample.slice(0, 8)}… is the digest of a well-known sample key ('${SAMPLE_KEY_DIGESTS.get(sample) ?? ''}'): make a real one with \`routegate hash-key\``)
+    }
+  }
   const jwt = raw.auth.jwt
   if (jwt !== undefined && (jwt.jwksUrl === undefined) === (jwt.jwksFile === undefined)) {
     throw new ConfigError('auth.jwt: needs exactly one of jwksUrl or jwksFile')

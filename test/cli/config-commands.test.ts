@@ -20,8 +20,12 @@ t.test('hash-key makes a key and prints its sha256, or hashes a given one', asyn
   const hash = /keySha256: ([0-9a-f]{64})/.exec(made.stdout)?.[1]
   t.match(key, /^rgk_/)
   t.equal(hash, createHash('sha256').update(key).digest('hex'))
-  const given = await run(['hash-key', 'abc'])
-  t.equal(given.stdout.trim(), `keySha256: ${createHash('sha256').update('abc').digest('hex')}`)
+  const long = 'rgk_a-key-of-the-callers-own-choosing-0123'
+  const given = await run(['hash-key', long])
+  t.equal(given.stdout.trim(), `keySha256: ${createHash('sha256').update(long).digest('hex')}`)
+  const short = await run(['hash-key', 'test'])
+  t.equal(short.code, 64, 'a key shorter than 32 characters is refused')
+  t.match(short.stderr, /at least 32 characters/)
 })
 
 t.test('check-config prints the resolved config with secrets masked, and names bad fields', async t => {
