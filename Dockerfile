@@ -7,7 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# The Databricks emulator is for tests and the demo: not in the production image.
+RUN npm run build && npm prune --omit=dev && rm -rf dist/emulator dist/cli/commands/demo.* dist/cli/commands/emulator.*
 
 FROM node:24-bookworm-slim
 WORKDIR /app

@@ -1,8 +1,6 @@
 // The CLI: parses argv and dispatches to one command; index.ts (the binary) and npm-start.ts are the entry points.
 import { parseArgs } from 'node:util'
 import { runCheckConfig } from './commands/check-config.js'
-import { runDemo } from './commands/demo.js'
-import { runEmulator } from './commands/emulator.js'
 import { runHashKey } from './commands/hash-key.js'
 import { runServe } from './commands/serve.js'
 
@@ -56,16 +54,16 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
     case undefined:
     case 'serve':
       if (configPath === undefined) {
-        if (command === undefined && opts.withoutConfig === 'demo') return await runDemo({ port, host: values.host })
+        if (command === undefined && opts.withoutConfig === 'demo') return await (await demoCommand()).runDemo({ port, host: values.host })
         throw new UsageError('no config: pass --config FILE or set ROUTEGATE_CONFIG (the demo runs only as `routegate demo`)')
       }
       if (values.port !== undefined || values.host !== undefined) throw new UsageError('--port and --host are for demo and emulator; with --config, set server.port and server.host in the file')
       return await runServe({ configPath })
     case 'demo':
-      return await runDemo({ port, host: values.host })
+      return await (await demoCommand()).runDemo({ port, host: values.host })
     case 'emulator':
       if ((values['client-id'] === undefined) !== (values['client-secret'] === undefined)) throw new UsageError('--client-id and --client-secret go together')
-      return await runEmulator({ port: port ?? 8081, host: values.host ?? '127.0.0.1', clientId: values['client-id'], clientSecret: values['client-secret'] })
+      return await (await emulatorCommand()).runEmulator({ port: port ?? 8081, host: values.host ?? '127.0.0.1', clientId: values['client-id'], clientSecret: values['client-secret'] })
     case 'check-config':
       if (configPath === undefined) throw new UsageError('check-config needs --config FILE')
       return runCheckConfig({ configPath })
@@ -77,6 +75,22 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
 }
 
 class UsageError extends Error {}
+
+// The emulator is loaded only by the commands that run it: the production image leaves it out.
+async function demoCommand (): Promise<typeof import('./commands/demo.js')> {
+  return await withEmulator(async () => await import('./commands/demo.js'))
+}
+async function emulatorCommand (): Promise<typeof import('./commands/emulator.js')> {
+  return await withEmulator(async () => await import('./commands/emulator.js'))
+}
+async function withEmulator<T> (load: () => Promise<T>): Promise<T> {
+  try {
+    return await load()
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err
+    throw new Error('this build has no Databricks emulator (the production image leaves it out): run the demo from a checkout (npm start)')
+  }
+}
 
 function parsePort (s: string): number {
   const n = Number(s)

@@ -133,3 +133,21 @@ t.test('SIGTERM drains: readiness 503 at once, in-flight requests and a stream f
   t.equal(code, 0, 'exit 0')
   t.ok(Date.now() - last < 1000, `exited ${Date.now() - last} ms after the last response`)
 })
+
+t.test('a build without the emulator (the production image) serves with a config; demo says why it cannot run', async t => {
+  const { cpSync, rmSync } = await import('node:fs')
+  const root = fileURLToPath(new URL('../../', import.meta.url))
+  // Inside the checkout, so node_modules and package.json ("type": "module") are found as in the image.
+  const prod = mkdtempSync(join(root, 'tmp-prod-'))
+  t.teardown(() => { rmSync(prod, { recursive: true, force: true }) })
+  cpSync(join(root, 'dist'), join(prod, 'dist'), { recursive: true })
+  rmSync(join(prod, 'dist', 'emulator'), { recursive: true })
+  for (const f of ['demo.js', 'emulator.js']) rmSync(join(prod, 'dist', 'cli', 'commands', f))
+  const bin = join(prod, 'dist', 'cli', 'index.js')
+  const demo = await run(bin, ['demo', '--port', '0'])
+  t.equal(demo.code, 1)
+  t.match(demo.stderr, /no Databricks emulator/)
+  const check = await run(bin, ['check-config', '--config', join(prod, 'missing.yaml')])
+  t.equal(check.code, 1, 'the gateway commands load without it')
+  t.match(check.stderr, /cannot read config file/)
+})
