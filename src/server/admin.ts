@@ -33,11 +33,12 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
 
   app.get('/readyz', async (_request, reply) => {
     if (deps.draining?.() === true) return await reply.code(503).send({ status: 'draining' })
+    // Checked before any look-up: a probe during the warm-up must not wait on its fetches.
+    if (deps.warming?.() === true) return await reply.code(503).send({ status: 'warming up' })
     const endpoints: Record<string, EndpointReadiness> = {}
     await Promise.all(deps.registry.names().map(async (name) => {
       endpoints[name] = await readiness(name)
     }))
-    if (deps.warming?.() === true) return await reply.code(503).send({ status: 'warming up', endpoints })
     // One endpoint that cannot be served must not take every endpoint of every replica out of
     // the load balancer: ready while at least one can be served; the body says which cannot.
     const ready = Object.values(endpoints).some(e => e.ready)

@@ -51,3 +51,20 @@ t.test('readyz is 503 with the reason when no token can be had', async t => {
   t.equal(body.endpoints['fraud-model'].lastError, 'invalid_client')
   t.notMatch(JSON.stringify(body), 'wrong')
 })
+
+t.test('readyz is 503 "warming up" while the start-up warm-up runs, then 200; the warm-up fetches every token', async t => {
+  const s = await startStack(t)
+  s.emu.faults.token({ latencyMs: 400 })
+  const warm = s.rg.warm()
+  const during = await request(`${s.adminUrl}/readyz`)
+  t.equal(during.statusCode, 503)
+  t.match(await during.body.json(), { status: 'warming up' })
+  const gauge = await (await request(`${s.adminUrl}/metrics`)).body.text()
+  t.match(gauge, /routegate_ready 0/, 'the gauge agrees')
+  await warm
+  t.equal(s.emu.stats().tokenRequests, 2, 'one token per endpoint, fetched by the warm-up')
+  const after = await request(`${s.adminUrl}/readyz`)
+  t.equal(after.statusCode, 200)
+  await after.body.dump()
+  t.match(await (await request(`${s.adminUrl}/metrics`)).body.text(), /routegate_ready 1/)
+})
