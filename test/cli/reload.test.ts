@@ -58,9 +58,9 @@ t.test('SIGHUP swaps the config in under traffic; a broken file leaves the runni
 
   // Traffic from the unchanged caller on the unchanged endpoint, all through the reloads.
   const statuses: number[] = []
-  let running = true
+  const load = { running: true }
   const traffic = Promise.all(Array.from({ length: 4 }, async () => {
-    while (running) {
+    while (load.running) {
       statuses.push(await call('fraud-model', KEYS.steady).catch(() => 0))
       await sleep(10)
     }
@@ -92,7 +92,7 @@ t.test('SIGHUP swaps the config in under traffic; a broken file leaves the runni
   t.equal(await call('fraud-model', KEYS.rotated), 200, 'a broken file changes nothing')
   t.equal(await call('feed-ads', KEYS.steady), 200)
 
-  running = false
+  load.running = false
   await traffic
   t.ok(statuses.length > 20, `${statuses.length} requests during the reloads`)
   t.same([...new Set(statuses)], [200], 'not one failed')
