@@ -107,6 +107,7 @@ export function createRegistry (config: Config, deps: RegistryDeps): Registry {
     const timer = setTimeout(() => ac.abort(), deps.fetchTimeoutMs)
     try {
       const info = await discoverEndpoint(ws.host, ep.remoteName, token, { dispatcher: deps.controlDispatcher, timeoutMs: deps.fetchTimeoutMs, signal: ac.signal })
+      deps.broker.accepted(wsSpec, token)
       // The discovered authorization_details name the query action; other actions are scoped by us.
       const details = ep.action === 'query_inference_endpoint' ? info.authorizationDetails : servingAuthorizationDetails(info.id, ep.action)
       return toRoute(ep, ws, info.url, info.id, details, true)

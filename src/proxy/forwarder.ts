@@ -24,6 +24,8 @@ export interface TokenSource {
   invalidate: (spec: TokenSpec, token: string) => boolean
   /** The endpoint accepted `token` (any answer but 401/403). */
   accepted: (spec: TokenSpec, token: string) => void
+  /** Whether the held token was refused and is served only while the key backs off. */
+  isRefused: (spec: TokenSpec) => boolean
 }
 
 export interface RouteSource {
@@ -125,7 +127,9 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
         throw new CallerGone('the caller went away before the request was sent')
       }
       inv.headers[AUTHORIZATION_SLOT] = authorizationFor(route, token)
-      const relay = new Relay(inv, token, replayOn401, now)
+      // A 401 is replayed only when a new token can come of it: not while the key is backing
+      // off after refusals (the broker would hand out the same refused token).
+      const relay = new Relay(inv, token, () => replayOn401 && !deps.tokens.isRefused(route.token), now)
       link.relay = relay
       inv.state.dispatchedAt = now()
       try {
@@ -162,6 +166,8 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
   return {
     async forward (inv) {
       const { req, res, state } = inv
+      // The caller may have left while it was being admitted (a JWT key fetch): nothing to do.
+      if (res.destroyed) throw new CallerGone('the caller went away before the request was forwarded')
       const link: CallerLink = { gone: false, relay: undefined }
       // The caller leaving cancels the upstream request, so its pool connection is freed.
       res.once('close', () => {
@@ -230,10 +236,10 @@ class Relay implements Dispatcher.DispatchHandler {
   #tail = ''
   readonly #inv: Invocation
   readonly #token: string
-  readonly #replayOn401: boolean
+  readonly #replayOn401: () => boolean
   readonly #now: () => number
 
-  constructor (inv: Invocation, token: string, replayOn401: boolean, now: () => number) {
+  constructor (inv: Invocation, token: string, replayOn401: () => boolean, now: () => number) {
     this.#inv = inv
     this.#token = token
     this.#replayOn401 = replayOn401
@@ -263,7 +269,7 @@ class Relay implements Dispatcher.DispatchHandler {
     }
     this.status = status
     this.#inv.state.headersAt = this.#now()
-    if (status === 401 && this.#replayOn401) {
+    if (status === 401 && this.#replayOn401()) {
       this.#mode = 'discard'
       this.#resolve('replay')
       return
@@ -292,7 +298,13 @@ class Relay implements Dispatcher.DispatchHandler {
       this.#inv.res.writeHead(this.status, head)
       return true
     } catch {
-      this.#controller?.abort(new UpstreamInvalidResponse('endpoint answered with headers that cannot be passed on'))
+      // Node refused the head: nothing reached the caller, who gets a whole 502; the upstream
+      // request is dropped (its later events find the relay done).
+      const failure = new UpstreamInvalidResponse('endpoint answered with headers that cannot be passed on')
+      this.#mode = 'done'
+      this.#inv.state.failure = failure
+      writeError(this.#inv.res, failure, this.#inv.requestId)
+      this.#controller?.abort(failure)
       return false
     }
   }

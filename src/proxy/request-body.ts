@@ -40,8 +40,9 @@ export async function planBody (req: IncomingMessage, limit: number, replayBuffe
   checkDeclaredLength(req, limit)
   if (declared === 0) return NONE
   if (declared === undefined && req.headers['transfer-encoding'] === undefined) return NONE
-  // A body that already failed (bad chunk, cut off) must not start an upstream request.
-  if (req.destroyed && !req.complete) throw new BadRequest('request body is malformed or was cut off')
+  // A body that already failed (bad chunk, cut off), or a request whose connection is gone
+  // (its events have fired: nothing would ever arrive), must not start an upstream request.
+  if (req.destroyed) throw new BadRequest('request body is malformed or was cut off')
   if (declared !== undefined && declared <= replayBufferBytes) {
     const body = await readWhole(req, declared)
     return { body, replayable: true, bytes: () => body.length }

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { AuthVia } from '../callers/identity.js'
 import type { RoutegateError } from '../errors.js'
-import { UNKNOWN_ENDPOINT } from '../metrics/index.js'
+import { UNKNOWN_ENDPOINT, type EndpointSeries } from '../metrics/index.js'
 import { createForwardState, type ForwardState } from '../proxy/forwarder.js'
 import { acceptableRequestId } from '../proxy/headers.js'
 import { traceContext, type TraceContext, type TraceMode } from '../proxy/trace.js'
@@ -30,6 +30,8 @@ export interface Exchange {
   clientError: { status: number, code?: string } | undefined
   /** Counted in the in-flight gauge (admitted and forwarded). */
   inflight: boolean
+  /** The endpoint series the request was counted in (kept across a reload). */
+  series: EndpointSeries | undefined
   readonly forward: ForwardState
 }
 
@@ -50,8 +52,8 @@ export function requestIdOf (req: IncomingMessage): string {
 export interface Exchanges {
   /** Opens the exchange for a request; its record is written when the response closes. */
   open: (req: IncomingMessage, res: ServerResponse, id: string) => Exchange
-  /** The exchange whose response this connection is writing, or whose request it is reading. */
-  on: (socket: Duplex) => Exchange | undefined
+  /** The exchanges in progress on this connection (more than one when requests are pipelined). */
+  on: (socket: Duplex) => readonly Exchange[]
   /** Exchanges in progress (streams included). */
   inflight: () => number
   /**
@@ -64,7 +66,7 @@ export interface Exchanges {
 }
 
 export function createExchanges (opts: ExchangeOptions): Exchanges {
-  const bySocket = new WeakMap<Duplex, Exchange>()
+  const bySocket = new WeakMap<Duplex, Set<Exchange>>()
   const inProgress = new Set<Exchange>()
   let draining: (() => void) | undefined
   let waiters: Array<() => void> = []
@@ -83,14 +85,20 @@ export function createExchanges (opts: ExchangeOptions): Exchanges {
         error: undefined,
         clientError: undefined,
         inflight: false,
+        series: undefined,
         forward: createForwardState()
       }
       const socket = req.socket
-      bySocket.set(socket, ex)
+      let onSocket = bySocket.get(socket)
+      if (onSocket === undefined) {
+        onSocket = new Set()
+        bySocket.set(socket, onSocket)
+      }
+      onSocket.add(ex)
       inProgress.add(ex)
       if (draining !== undefined) res.shouldKeepAlive = false
       res.once('close', () => {
-        if (bySocket.get(socket) === ex) bySocket.delete(socket)
+        onSocket.delete(ex)
         inProgress.delete(ex)
         opts.record(ex)
         if (draining === undefined) return
@@ -103,7 +111,7 @@ export function createExchanges (opts: ExchangeOptions): Exchanges {
       })
       return ex
     },
-    on: (socket) => bySocket.get(socket),
+    on: (socket) => [...(bySocket.get(socket) ?? [])],
     inflight: () => inProgress.size,
     drain (afterEach) {
       draining = afterEach

@@ -13,8 +13,8 @@ export interface GuardDeps {
   maxHeaderCount: number
   /** Counts a rejection that no request line will report (endpoint label `unknown`). */
   count: (status: number) => void
-  /** The exchange this connection is reading or answering, if any. */
-  exchangeOn: (socket: Duplex) => Pick<Exchange, 'req' | 'res' | 'clientError'> | undefined
+  /** The exchanges in progress on this connection (several when requests are pipelined). */
+  exchangeOn: (socket: Duplex) => ReadonlyArray<Pick<Exchange, 'req' | 'res' | 'clientError'>>
 }
 
 type Rejection = [status: number, code: string, message: string]
@@ -47,8 +47,8 @@ function writeRaw (socket: Duplex, [status, code, message]: Rejection, extra = '
  */
 export function clientErrorHandler (deps: GuardDeps) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
-    const ex = deps.exchangeOn(socket)
-    const reading = ex !== undefined && !ex.req.complete ? ex : undefined
+    const exchanges = deps.exchangeOn(socket)
+    const reading = exchanges.find(ex => !ex.req.complete)
     if (err.code === 'ECONNRESET' || socket.destroyed) {
       // The caller reset the connection mid-request: nothing can be answered (nginx's 499).
       if (reading !== undefined) reading.clientError = { status: 499 }
@@ -61,7 +61,7 @@ export function clientErrorHandler (deps: GuardDeps) {
       deps.count(rejection[0])
       deps.logger.info({ status: rejection[0], error_code: rejection[1], parseError: err.code }, 'client error')
     }
-    if (ex !== undefined && ex.res.headersSent && !ex.res.writableFinished) {
+    if (exchanges.some(ex => ex.res.headersSent && !ex.res.writableFinished)) {
       socket.destroy()
       return
     }

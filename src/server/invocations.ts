@@ -5,7 +5,7 @@
 import type { Logger } from 'pino'
 import type { AuthRequest, AuthResult } from '../callers/identity.js'
 import type { EndpointConfig } from '../config/load.js'
-import { InternalError, RoutegateError } from '../errors.js'
+import { CallerGone, InternalError, RoutegateError } from '../errors.js'
 import type { ConcurrencyLimiter } from '../limits/concurrency.js'
 import type { RateLimiter } from '../limits/rate.js'
 import type { Metrics } from '../metrics/index.js'
@@ -57,6 +57,8 @@ export function createInvocationHandler (deps: InvocationDeps): (ex: Exchange, n
     checkLoad(deps.overloaded())
     checkProtocol(req, deps.maxHeaderCount)
     const auth = await identify(deps.authenticate, req)
+    // Identification may wait (a JWT key fetch): a caller gone by now takes no slot.
+    if (res.destroyed) throw new CallerGone('the caller went away during authentication')
     ex.caller = auth.caller.name
     ex.via = auth.via
     ex.keyIndex = auth.keyIndex
@@ -67,7 +69,10 @@ export function createInvocationHandler (deps: InvocationDeps): (ex: Exchange, n
     // Freed when the response finishes or the caller goes away, whichever comes first.
     if (release !== undefined) res.once('close', release)
     checkDeclaredLength(req, endpoint.bodyLimitBytes)
-    deps.metrics.endpointSeries(endpoint.name).inflight.inc()
+    // The exchange keeps the series it counted in, so the decrement hits the same one even if
+    // a reload removes the endpoint meanwhile.
+    ex.series = deps.metrics.endpointSeries(endpoint.name)
+    ex.series.inflight.inc()
     ex.inflight = true
     await deps.forwarder.forward({
       req,

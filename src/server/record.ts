@@ -29,7 +29,7 @@ export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
   return function record (ex) {
     const status = finalStatus(ex)
     const end = performance.now()
-    const series = deps.metrics.endpointSeries(ex.endpoint)
+    const series = ex.series ?? deps.metrics.endpointSeries(ex.endpoint)
     const f = ex.forward
     series.requests(codeLabel(status)).inc()
     series.duration.observe((end - ex.start) / 1000)

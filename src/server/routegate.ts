@@ -124,9 +124,15 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
    * The broker (tokens), pools, limiters and metrics are shared, so unchanged keys keep their
    * tokens and unchanged origins their connections.
    */
-  function generation (cfg: Config): Generation {
-    const registry = createRegistry(cfg, { broker, controlDispatcher, fetchTimeoutMs: cfg.tokens.fetchTimeoutMs, now })
-    const breakers = new Map(cfg.endpoints.map(e => [e.name, new CircuitBreaker({
+  function generation (cfg: Config, previous?: Generation): Generation {
+    // Only the reloadable sections come from `cfg`; server.* and tokens.* stay as started.
+    const registry = createRegistry(cfg, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
+    const unchanged = (e: Config['endpoints'][number]): boolean => {
+      const before = previous?.config.endpoints.find(p => p.name === e.name)
+      return before !== undefined && JSON.stringify(before) === JSON.stringify(e)
+    }
+    // An unchanged endpoint keeps its breaker: a reload must not close an open circuit.
+    const breakers = new Map(cfg.endpoints.map(e => [e.name, (unchanged(e) ? previous?.breakers.get(e.name) : undefined) ?? new CircuitBreaker({
       failures: e.breakerFailures,
       openMs: e.breakerOpenMs,
       now: monotonic,
@@ -138,7 +144,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       tokens: broker,
       routes: registry,
       breakerFor: (name) => breakers.get(name) as CircuitBreaker,
-      replayBufferBytes: cfg.server.replayBufferBytes,
+      replayBufferBytes: config.server.replayBufferBytes,
       debug: (fields, msg) => { logger.debug(fields, msg) }
     })
     const invoke = createInvocationHandler({
@@ -149,9 +155,9 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       overloaded,
       forwarder,
       metrics,
-      maxHeaderCount: cfg.server.maxHeaderCount,
-      trustProxy: cfg.server.trustProxy,
-      tls: cfg.server.tls !== undefined,
+      maxHeaderCount: config.server.maxHeaderCount,
+      trustProxy: config.server.trustProxy,
+      tls: config.server.tls !== undefined,
       logger
     })
     return { config: cfg, registry, breakers, authenticator, invoke }
@@ -233,7 +239,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     reload (next) {
       let built: Generation
       try {
-        built = generation(next)
+        built = generation(next, current)
       } catch (err) {
         metrics.configReloads.inc({ result: 'failure' })
         throw err

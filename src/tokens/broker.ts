@@ -78,6 +78,7 @@ export class TokenBroker {
   readonly #events: BrokerEvents
   readonly #aborts = new Set<AbortController>()
   readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #sleepers = new Set<() => void>()
   /** Keys whose tokens were refused and none accepted since. */
   readonly #refusing = new Set<string>()
   #closed = false
@@ -111,7 +112,9 @@ export class TokenBroker {
     if (held !== undefined && now < held.unusableAt) {
       if (entry.refused) {
         if (entry.inflight !== undefined) return await this.#orHeld(entry.inflight, held)
-        if (entry.refusals >= 2 && now < entry.retryAt) {
+        // Backing off (refusals of fresh tokens, or failed mints): serve the refused token, so
+        // callers get the endpoint's own 401/403, and mint at the next step, not per request.
+        if (now < entry.retryAt) {
           this.#events.lookup?.('hit')
           return held.value
         }
@@ -177,7 +180,8 @@ export class TokenBroker {
     const entry = this.#entries.peek(spec.key)
     if (entry === undefined || entry.token?.value !== token || entry.refused) return
     entry.refusals = 0
-    entry.retryAt = 0
+    // A refusal backoff ends here; a failure's Retry-After still in force does not.
+    if (entry.failures === 0) entry.retryAt = 0
     this.#refusing.delete(spec.key)
   }
 
@@ -196,11 +200,19 @@ export class TokenBroker {
     return out
   }
 
+  /** Whether the held token was refused by an upstream and not replaced yet. */
+  isRefused (spec: Pick<TokenSpec, 'key'>): boolean {
+    return this.#entries.peek(spec.key)?.refused === true
+  }
+
   /** Cancels in-flight mints; later get() calls fail. */
   close (): void {
     this.#closed = true
     for (const ac of this.#aborts) ac.abort()
     for (const t of this.#timers) clearTimeout(t)
+    // Mints waiting for their one-second slot go on at once, and fail as closed.
+    for (const wake of this.#sleepers) wake()
+    this.#sleepers.clear()
     this.#entries.clear()
   }
 
@@ -235,8 +247,10 @@ export class TokenBroker {
 
   #after (ms: number): Promise<void> {
     return new Promise(resolve => {
-      const t = setTimeout(() => { this.#timers.delete(t); resolve() }, Math.min(ms, MIN_MINT_SPACING_MS))
+      const wake = (): void => { this.#timers.delete(t); this.#sleepers.delete(wake); resolve() }
+      const t = setTimeout(wake, Math.min(ms, MIN_MINT_SPACING_MS))
       this.#timers.add(t)
+      this.#sleepers.add(wake)
     })
   }
 
@@ -286,7 +300,8 @@ export class TokenBroker {
     const cap = credential ? this.#backoff.credentialMaxMs : this.#backoff.maxMs
     const retryAfterMs = err instanceof TokenEndpointError ? err.retryAfterMs ?? 0 : 0
     const delay = Math.min(cap, Math.max(backoffDelay(entry.failures, credential, this.#backoff, this.#random), retryAfterMs))
-    entry.retryAt = Math.max(this.#now() + delay, entry.lastMintAt + MIN_MINT_SPACING_MS)
+    // Never shortens a deadline already in force (a longer refusal backoff).
+    entry.retryAt = Math.max(entry.retryAt, this.#now() + delay, entry.lastMintAt + MIN_MINT_SPACING_MS)
     entry.lastReason = reason
     // A credential error is logged once until its cause changes; transient ones at each attempt.
     if (!credential || !sameAsBefore) {

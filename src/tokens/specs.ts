@@ -4,11 +4,12 @@
 import { createHash } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import type { Action, WorkspaceConfig } from '../config/load.js'
+import { TokenEndpointError } from '../errors.js'
 import type { TokenBroker, TokenSpec } from './broker.js'
 import { clientCredentialsGrant, federationGrant, tokenExchangeGrant, type GrantOptions } from './grants.js'
 
 export interface SpecDeps {
-  broker: Pick<TokenBroker, 'get' | 'invalidate'>
+  broker: Pick<TokenBroker, 'get' | 'invalidate' | 'accepted'>
   /** Dispatcher for token-endpoint calls (kept apart from the data-plane pools). */
   dispatcher: Dispatcher
   fetchTimeoutMs: number
@@ -54,11 +55,15 @@ export function workspaceTokens (ws: WorkspaceConfig, deps: SpecDeps): Workspace
         mint: async (signal) => {
           const assertion = await deps.broker.get(workspace)
           try {
-            return await tokenExchangeGrant(ws.tokenUrl, assertion, authorizationDetails, opts(signal))
+            const minted = await tokenExchangeGrant(ws.tokenUrl, assertion, authorizationDetails, opts(signal))
+            deps.broker.accepted(workspace, assertion)
+            return minted
           } catch (err) {
-            // A refused assertion: mint a fresh workspace token next time.
-            if ((err as { reason?: string }).reason === 'invalid_grant') deps.broker.invalidate(workspace, assertion)
-            throw err
+            if (!(err instanceof TokenEndpointError) || err.reason !== 'invalid_grant') throw err
+            // The assertion was refused: a fresh workspace token fixes that within a second,
+            // so this endpoint key must not back off as if its credentials were bad.
+            deps.broker.invalidate(workspace, assertion)
+            throw new TokenEndpointError(`${err.message} (the workspace token was refused; a new one is minted)`, { reason: 'temporarily_unavailable', status: err.status, cause: err })
           }
         }
       }

@@ -53,7 +53,8 @@ function tokenSource (seq: string[]): TokenSource & { gets: number, invalidated:
       held = undefined
       return true
     },
-    accepted () {}
+    accepted () {},
+    isRefused: () => false
   }
 }
 

@@ -18,12 +18,12 @@ function socket (): FakeSocket {
   return s
 }
 
-type Ex = ReturnType<GuardDeps['exchangeOn']> & object
+type Ex = ReturnType<GuardDeps['exchangeOn']>[number]
 function exchange (opts: { complete: boolean, headersSent: boolean, finished?: boolean }): Ex {
   return { req: { complete: opts.complete }, res: { headersSent: opts.headersSent, writableFinished: opts.finished ?? false }, clientError: undefined } as unknown as Ex
 }
 
-function deps (ex?: Ex): GuardDeps & { counted: number[], lines: Array<Record<string, unknown>> } {
+function deps (...ex: Ex[]): GuardDeps & { counted: number[], lines: Array<Record<string, unknown>> } {
   const counted: number[] = []
   const lines: Array<Record<string, unknown>> = []
   return {
@@ -104,4 +104,14 @@ t.test('a reset connection gets nothing; a request being read is recorded as 499
   t.equal(s.written, '')
   t.same(ex.clientError, { status: 499 })
   t.same(d.counted, [])
+})
+
+t.test('pipelined: a queued request after a streaming one does not let a raw answer into the stream', async t => {
+  const streaming = exchange({ complete: true, headersSent: true })
+  const queued = exchange({ complete: true, headersSent: false })
+  const d = deps(streaming, queued)
+  const s = socket()
+  clientErrorHandler(d)(err('HPE_INVALID_METHOD'), s as unknown as Duplex)
+  t.equal(s.written, '', 'nothing written into the streaming body')
+  t.equal(s.destroyed, true)
 })
