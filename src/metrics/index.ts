@@ -197,30 +197,26 @@ export function registerStateGauges (metrics: Pick<Metrics, 'registry'>, sources
       }
     }
   })
-  new Gauge({ // eslint-disable-line no-new -- registered by construction
-    name: 'routegate_upstream_circuit_open',
-    help: '1 while the endpoint\'s circuit breaker is open (failing fast after repeated connect failures), else 0',
-    labelNames: ['endpoint'] as const,
-    registers,
-    collect () {
-      this.reset()
-      for (const endpoint of endpoints()) this.set({ endpoint }, circuitOpen(endpoint) ? 1 : 0)
-    }
-  })
+  perEndpointFlag('routegate_upstream_circuit_open', '1 while the endpoint\'s circuit breaker is open (failing fast after repeated connect failures), else 0', circuitOpen)
   new Gauge({ // eslint-disable-line no-new -- registered by construction
     name: 'routegate_ready',
     help: '1 while /readyz would answer 200 (not draining, warmed up, at least one endpoint servable; computed without fetching), else 0',
     registers,
     collect () { this.set(ready() ? 1 : 0) }
   })
-  new Gauge({ // eslint-disable-line no-new -- registered by construction
-    name: 'routegate_endpoint_ready',
-    help: '1 while the endpoint can be served (holds a usable token), else 0',
-    labelNames: ['endpoint'] as const,
-    registers,
-    collect () {
-      this.reset()
-      for (const endpoint of endpoints()) this.set({ endpoint }, endpointReady(endpoint) ? 1 : 0)
-    }
-  })
+  perEndpointFlag('routegate_endpoint_ready', '1 while the endpoint can be served (holds a usable token), else 0', endpointReady)
+
+  /** A 0/1 gauge per configured endpoint, read at scrape time (removed endpoints drop out). */
+  function perEndpointFlag (name: string, help: string, value: (endpoint: string) => boolean): void {
+    new Gauge({ // eslint-disable-line no-new -- registered by construction
+      name,
+      help,
+      labelNames: ['endpoint'] as const,
+      registers,
+      collect () {
+        this.reset()
+        for (const endpoint of endpoints()) this.set({ endpoint }, value(endpoint) ? 1 : 0)
+      }
+    })
+  }
 }
