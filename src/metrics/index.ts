@@ -26,8 +26,15 @@ export const METRIC_NAMES = [
   'routegate_overhead_seconds', 'routegate_inflight_requests', 'routegate_token_fetches_total',
   'routegate_token_fetch_duration_seconds', 'routegate_token_cache_total', 'routegate_token_expiry_timestamp_seconds',
   'routegate_upstream_pool_connections', 'routegate_upstream_circuit_open', 'routegate_ready',
-  'routegate_upstream_token_echoes_total', 'routegate_endpoint_ready', 'routegate_config_reloads_total'
+  'routegate_upstream_token_echoes_total', 'routegate_endpoint_ready', 'routegate_config_reloads_total',
+  'routegate_caller_requests_total', 'routegate_model_tokens_total', 'routegate_aborted_responses_total'
 ] as const
+
+/** Label value for requests whose caller was not identified. */
+export const UNKNOWN_CALLER = 'unknown'
+
+/** Why a response that had started was cut (`routegate_aborted_responses_total{cause}`). */
+export type AbortCause = 'upstream' | 'idle_timeout' | 'client' | 'shutdown'
 
 /** The `code` label: a real HTTP status (100–599), else `other`, so the label set stays bounded. */
 export function codeLabel (status: number): string {
@@ -45,6 +52,33 @@ export interface EndpointSeries {
   overhead: Observe
   inflight: { inc: () => void, dec: () => void }
   tokenEchoes: Inc
+  aborted: (cause: AbortCause) => Inc
+}
+
+/** One caller's series, bound once (callers are configured names, so the label set is bounded). */
+export interface CallerSeries {
+  requests: (code: string) => Inc
+  /** `routegate_model_tokens_total{caller, endpoint, kind}`. */
+  tokens: (endpoint: string, kind: 'prompt' | 'completion') => Inc
+}
+
+/** memo() for two keys. */
+function memo2<T> (make: (a: string, b: string) => T): (a: string, b: string) => T {
+  const byA = memo(a => memo(b => make(a, b)))
+  return (a, b) => byA(a)(b)
+}
+
+/** A label child per key, created on first use and then reused (no label hashing per request). */
+function memo<T> (make: (key: string) => T): (key: string) => T {
+  const children = new Map<string, T>()
+  return (key) => {
+    let c = children.get(key)
+    if (c === undefined) {
+      c = make(key)
+      children.set(key, c)
+    }
+    return c
+  }
 }
 
 export function createMetrics (opts: MetricsOptions) {
@@ -85,6 +119,21 @@ export function createMetrics (opts: MetricsOptions) {
     labelNames: ['endpoint'] as const,
     registers
   })
+  const aborted = new Counter({
+    name: 'routegate_aborted_responses_total',
+    help: 'Responses cut after they started (a stream broke off): cause=upstream (reset, truncated, invalid), idle_timeout (no byte for the idle timeout), client (the caller left), shutdown (cut at the end of a drain)',
+    labelNames: ['endpoint', 'cause'] as const,
+    registers
+  })
+  const callerRequests = new Counter({
+    name: 'routegate_caller_requests_total', help: 'Requests answered per configured caller (unknown when none was identified), by HTTP status', labelNames: ['caller', 'code'] as const, registers
+  })
+  const modelTokens = new Counter({
+    name: 'routegate_model_tokens_total',
+    help: 'Tokens the endpoints reported in the usage of OpenAI-compatible answers, per caller, endpoint and kind (prompt, completion)',
+    labelNames: ['caller', 'endpoint', 'kind'] as const,
+    registers
+  })
   for (const endpoint of opts.endpoints) inflight.set({ endpoint }, 0)
   for (const workspace of opts.workspaces) {
     for (const result of ['success', 'failure'] as const) tokenFetches.inc({ workspace, result }, 0)
@@ -116,7 +165,8 @@ export function createMetrics (opts: MetricsOptions) {
         upstream: upstreamDuration.labels({ endpoint }),
         overhead: overhead.labels({ endpoint }),
         inflight: inflight.labels({ endpoint }),
-        tokenEchoes: tokenEchoes.labels({ endpoint })
+        tokenEchoes: tokenEchoes.labels({ endpoint }),
+        aborted: memo(cause => aborted.labels({ endpoint, cause }))
       }
       series.set(endpoint, s)
     }
@@ -124,9 +174,19 @@ export function createMetrics (opts: MetricsOptions) {
   }
   for (const name of known) endpointSeries(name)
 
+  const callers = memo<CallerSeries>(caller => ({
+    requests: memo(code => callerRequests.labels({ caller, code })),
+    tokens: memo2((endpoint, kind) => modelTokens.labels({ caller, endpoint, kind }))
+  }))
+  /** The bound series of a caller (a configured name), or of `unknown`. */
+  function callerSeries (name: string | undefined): CallerSeries {
+    return callers(name ?? UNKNOWN_CALLER)
+  }
+
   return {
     registry,
     endpointSeries,
+    callerSeries,
     configReloads,
     /** After a reload: the configured names that label series (others count as `unknown`). */
     setEndpoints (names: readonly string[]) {

@@ -1,22 +1,50 @@
-// The gateway's own error answer, in the contract's JSON shape, written straight to a Node
-// response (the forwarder's early failures and the invocation route share it).
+// The gateway's own error answer, in the contract's JSON shape: Databricks' `error_code` and
+// `message` (what Databricks SDKs parse) plus OpenAI's `error` object (what OpenAI SDKs read as
+// `body.error`), so both kinds of client show the gateway's message. Written straight to a Node
+// response (the forwarder's early failures and the request handlers share it).
 import type { ServerResponse } from 'node:http'
 import type { RoutegateError } from '../errors.js'
 
+/** OpenAI's error `type` for a status (the names its SDKs and docs use). */
+export function openAiErrorType (status: number): string {
+  switch (status) {
+    case 401: return 'authentication_error'
+    case 403: return 'permission_error'
+    case 404: return 'not_found_error'
+    case 429: return 'rate_limit_error'
+    default: return status >= 500 ? 'api_error' : 'invalid_request_error'
+  }
+}
+
+export interface ErrorBody {
+  error_code: string
+  message: string
+  request_id?: string
+  error: { message: string, type: string, code: string }
+}
+
+/** The body of every error the gateway answers itself (the request id when one was assigned). */
+export function errorBody (status: number, code: string, message: string, requestId?: string): ErrorBody {
+  const body: ErrorBody = { error_code: code, message, error: { message, type: openAiErrorType(status), code } }
+  if (requestId !== undefined) body.request_id = requestId
+  return body
+}
+
 /**
- * Answers `err` as `{ error_code, message, request_id }` with its status and headers; a response
- * that already started (or whose caller left) cannot take one and is cut instead.
+ * Answers `err` with its status and headers; a response that already started (or whose caller
+ * left) cannot take one and is cut instead.
  */
 export function writeError (res: ServerResponse, err: RoutegateError, requestId: string): void {
   if (res.headersSent || res.destroyed) {
     if (!res.writableEnded) res.destroy()
     return
   }
-  const body = JSON.stringify({ error_code: err.code, message: err.message, request_id: requestId })
+  const body = JSON.stringify(errorBody(err.statusCode, err.code, err.message, requestId))
   const headers: string[] = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', requestId]
   for (const name in err.headers) headers.push(name, err.headers[name] as string)
-  // A caller without valid credentials gets no kept-alive connection to hold on to.
-  if (err.statusCode === 401) headers.push('connection', 'close')
+  // A caller without valid credentials gets no kept-alive connection to hold on to, and a body
+  // refused for its size is not read to its end just to keep the connection.
+  if (err.statusCode === 401 || err.statusCode === 413) headers.push('connection', 'close')
   res.writeHead(err.statusCode, headers)
   res.end(body)
 }

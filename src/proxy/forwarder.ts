@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { Route } from '../endpoints/registry.js'
-import { CallerGone, CircuitOpen, RoutegateError, UpstreamConnectFailed, UpstreamInvalidResponse, UpstreamUnavailable } from '../errors.js'
+import { CallerGone, CircuitOpen, RoutegateError, UpstreamConnectFailed, UpstreamInvalidResponse, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
 import type { TokenSpec } from '../tokens/broker.js'
 import type { CircuitBreaker } from './breaker.js'
 import { writeError } from './error-response.js'
@@ -14,6 +14,7 @@ import { AUTHORIZATION_SLOT, downstreamHeaders } from './headers.js'
 import type { Pools } from './pools.js'
 import { planBody, type BodyPlan } from './request-body.js'
 import { upstreamError as upstreamErrorOf } from './upstream-errors.js'
+import { UsageTap, type Usage } from './usage.js'
 
 export interface TokenSource {
   /** The held token if fresh, synchronously (no promise in steady state). */
@@ -63,12 +64,16 @@ export interface ForwardState {
   tokenEchoes: number
   /** The upstream failed after the response started: the caller's response was aborted. */
   failure: RoutegateError | undefined
+  /** Why the upstream side of a started response broke off (the caller's side: see record.ts). */
+  abort: 'upstream' | 'idle_timeout' | undefined
+  /** Token usage the answer reported (OpenAI-compatible routes only). */
+  usage: Usage | undefined
 }
 
 const zero = (): number => 0
 
 export function createForwardState (): ForwardState {
-  return { dispatchedAt: 0, headersAt: 0, bytesIn: zero, bytesOut: 0, replayed: false, tokenEchoes: 0, failure: undefined }
+  return { dispatchedAt: 0, headersAt: 0, bytesIn: zero, bytesOut: 0, replayed: false, tokenEchoes: 0, failure: undefined, abort: undefined, usage: undefined }
 }
 
 export interface Invocation {
@@ -84,6 +89,10 @@ export interface Invocation {
   /** For the JSON error of a failure before anything reached the caller. */
   requestId: string
   state: ForwardState
+  /** The body, already read (and rewritten) by the route; else the caller's body is planned here. */
+  body?: Buffer | undefined
+  /** Read the answer's token usage as it passes (OpenAI-compatible routes). */
+  usage?: boolean
 }
 
 export interface Forwarder {
@@ -175,9 +184,15 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
         link.gone = true
         link.relay?.callerGone()
       })
-      // 100 Continue only now: the caller has been authenticated and admitted.
-      if (req.headers.expect !== undefined && !res.headersSent) res.writeContinue()
-      const plan = await planBody(req, inv.bodyLimitBytes, deps.replayBufferBytes)
+      let plan: BodyPlan
+      if (inv.body !== undefined) {
+        const body = inv.body
+        plan = { body, replayable: true, bytes: () => body.length }
+      } else {
+        // 100 Continue only now: the caller has been authenticated and admitted.
+        if (req.headers.expect !== undefined && !res.headersSent) res.writeContinue()
+        plan = await planBody(req, inv.bodyLimitBytes, deps.replayBufferBytes)
+      }
       state.bytesIn = plan.bytes
       let route = deps.routes.peek(inv.endpoint) ?? await deps.routes.resolve(inv.endpoint)
       let token = await tokenFor(route)
@@ -213,6 +228,7 @@ interface CallerLink {
 type Mode = 'pending' | 'relay' | 'discard' | 'done'
 
 const SSE = /^\s*text\/event-stream/i
+const JSON_TYPE = /^\s*application\/(?:[A-Za-z0-9.+-]*\+)?json/i
 
 /**
  * undici dispatch handler for one attempt: decides at the response headers whether to relay
@@ -234,6 +250,8 @@ class Relay implements Dispatcher.DispatchHandler {
   #head: string[] | undefined
   /** The last two body bytes written, to end a partial SSE event before the error event. */
   #tail = ''
+  /** Reads token usage off a successful answer (OpenAI-compatible routes). */
+  #usage: UsageTap | undefined
   readonly #inv: Invocation
   readonly #token: string
   readonly #replayOn401: () => boolean
@@ -278,6 +296,10 @@ class Relay implements Dispatcher.DispatchHandler {
     this.#inv.state.tokenEchoes = out.tokenEchoes
     const type = headers['content-type']
     this.#sse = typeof type === 'string' && SSE.test(type)
+    // An event stream must reach the caller event by event: tell a buffering proxy in front
+    // (nginx) not to hold it back, unless the endpoint said otherwise.
+    if (this.#sse && headers['x-accel-buffering'] === undefined) out.headers.push('x-accel-buffering', 'no')
+    if (this.#inv.usage === true && status < 300 && typeof type === 'string' && (this.#sse || JSON_TYPE.test(type))) this.#usage = new UsageTap(this.#sse)
     // The head is written with the first body bytes (or at the end, or on the next turn at the
     // latest): an answer that turns out invalid within the same read can still become a proper
     // 502 instead of a cut connection.
@@ -318,6 +340,7 @@ class Relay implements Dispatcher.DispatchHandler {
     if (this.#mode !== 'relay' || !this.#writeHead()) return
     const { res, state } = this.#inv
     state.bytesOut += chunk.length
+    this.#usage?.push(chunk)
     if (this.#sse) this.#tail = chunk.length >= 2 ? chunk.toString('latin1', chunk.length - 2) : this.#tail.slice(-1) + chunk.toString('latin1')
     if (!res.write(chunk)) {
       controller.pause()
@@ -337,6 +360,7 @@ class Relay implements Dispatcher.DispatchHandler {
     const mode = this.#mode
     if (mode === 'relay' && this.#writeHead()) {
       this.#mode = 'done'
+      if (this.#usage !== undefined) this.#inv.state.usage = this.#usage.usage()
       this.#inv.res.end()
     } else if (mode !== 'relay') {
       this.#mode = 'done'
@@ -363,6 +387,7 @@ class Relay implements Dispatcher.DispatchHandler {
       writeError(this.#inv.res, failure, this.#inv.requestId)
       return
     }
+    this.#inv.state.abort = mapped instanceof UpstreamTimeout ? 'idle_timeout' : 'upstream'
     abortResponse(this.#inv.res, this.#sse ? this.#tail : undefined, failure)
   }
 }

@@ -118,3 +118,47 @@ export class LimitedBody extends Transform {
     cb(null, chunk)
   }
 }
+
+/**
+ * Reads a body the gateway must look into (an OpenAI-compatible request, routed by its `model`)
+ * into one Buffer, declared or chunked, refusing it past `limit` bytes (PAYLOAD_TOO_LARGE: the
+ * rest is not read, and the connection is not kept).
+ */
+export async function readBounded (req: IncomingMessage, limit: number): Promise<Buffer> {
+  checkDeclaredLength(req, limit)
+  const declared = declaredLength(req)
+  if (declared === 0 || (declared === undefined && req.headers['transfer-encoding'] === undefined)) return Buffer.alloc(0)
+  if (req.destroyed) throw new BadRequest('request body is malformed or was cut off')
+  if (declared !== undefined) return await readWhole(req, declared)
+  return await new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const cleanup = (): void => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onAbort)
+      req.off('close', onAbort)
+    }
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size > limit) {
+        cleanup()
+        reject(new PayloadTooLarge(`request body is larger than ${limit} bytes`))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = (): void => {
+      cleanup()
+      resolve(Buffer.concat(chunks, size))
+    }
+    const onAbort = (): void => {
+      cleanup()
+      reject(new BadRequest('request body ended early (the upload was aborted or truncated)'))
+    }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onAbort)
+    req.on('close', onAbort)
+  })
+}

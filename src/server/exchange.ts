@@ -30,6 +30,10 @@ export interface Exchange {
   clientError: { status: number, code?: string } | undefined
   /** Counted in the in-flight gauge (admitted and forwarded). */
   inflight: boolean
+  /** Which surface the request came in on, for the access line (absent: the invocation route). */
+  route: string | undefined
+  /** Cut at the end of a drain's grace period. */
+  cut: boolean
   /** The endpoint series the request was counted in (kept across a reload). */
   series: EndpointSeries | undefined
   readonly forward: ForwardState
@@ -63,6 +67,8 @@ export interface Exchanges {
   drain: (afterEach: () => void) => void
   /** Resolves once no exchange is in progress. */
   idle: () => Promise<void>
+  /** Marks every exchange in progress as cut by the shutdown (their connections are closed next). */
+  cutAll: () => number
 }
 
 export function createExchanges (opts: ExchangeOptions): Exchanges {
@@ -85,6 +91,8 @@ export function createExchanges (opts: ExchangeOptions): Exchanges {
         error: undefined,
         clientError: undefined,
         inflight: false,
+        route: undefined,
+        cut: false,
         series: undefined,
         forward: createForwardState()
       }
@@ -116,6 +124,10 @@ export function createExchanges (opts: ExchangeOptions): Exchanges {
     drain (afterEach) {
       draining = afterEach
       for (const ex of inProgress) if (!ex.res.headersSent) ex.res.shouldKeepAlive = false
+    },
+    cutAll () {
+      for (const ex of inProgress) ex.cut = true
+      return inProgress.size
     },
     idle: async () => {
       if (inProgress.size === 0) return

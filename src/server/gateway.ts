@@ -14,10 +14,13 @@ import type { Logger } from 'pino'
 import { EndpointNotFound, MethodNotAllowed, RoutegateError } from '../errors.js'
 import { UNKNOWN_ENDPOINT, codeLabel, type Metrics } from '../metrics/index.js'
 import { checkLoad, checkProtocol } from './admission.js'
+import { errorBody } from '../proxy/error-response.js'
 import { toWireError } from './errors.js'
 import { requestIdOf, type Exchange, type Exchanges } from './exchange.js'
 import { clientErrorHandler, frameworkErrors, installServerGuards, type GuardDeps } from './http-guards.js'
+import type { Handlers } from './handlers.js'
 import { invocationName } from './invocations.js'
+import { OPENAI_PATHS, openAiRoute } from './openai.js'
 
 export interface GatewayLimits {
   maxConnections?: number
@@ -32,8 +35,8 @@ export interface GatewayDeps {
   logger: Logger
   metrics: Pick<Metrics, 'endpointSeries'>
   exchanges: Exchanges
-  /** The invocation handler (admission, then the forwarder). */
-  invoke: (ex: Exchange, name: string) => void
+  /** The request handlers (admission, then the forwarder), of the current config. */
+  handlers: Handlers
   overloaded: () => boolean
   /** Slow-client and header limits (server.* in the config). */
   limits: GatewayLimits
@@ -72,13 +75,26 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   }
 
   function serverFactory (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+    const { handlers } = deps
+    // Plain invocation URLs and the OpenAI-compatible paths with their own method skip fastify.
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-      const name = req.method === 'POST' ? invocationName(req.url) : undefined
-      if (name === undefined) {
-        fastifyHandler(req, res)
+      const method = req.method
+      if (method === 'POST') {
+        const name = invocationName(req.url)
+        if (name !== undefined) {
+          handlers.invocation(exchanges.open(req, res, requestIdOf(req)), name)
+          return
+        }
+        const route = openAiRoute(req.url)
+        if (route !== undefined && route !== 'models') {
+          handlers.openai(exchanges.open(req, res, requestIdOf(req)), route)
+          return
+        }
+      } else if (method === 'GET' && openAiRoute(req.url) === 'models') {
+        handlers.models(exchanges.open(req, res, requestIdOf(req)))
         return
       }
-      deps.invoke(exchanges.open(req, res, requestIdOf(req)), name)
+      fastifyHandler(req, res)
     }
     const opts = serverOptions(limits)
     const server = deps.https === undefined ? createHttpServer(opts, onRequest) : createHttpsServer({ ...opts, ...deps.https }, onRequest)
@@ -125,7 +141,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     if (wire.statusCode >= 500 && !(err instanceof RoutegateError)) request.log.error({ err, requestId: request.id }, 'unexpected error')
     request.exchange.error = wire
     return await reply.code(wire.statusCode).headers(wire.headers)
-      .send({ error_code: wire.code, message: wire.message, request_id: request.id })
+      .send(errorBody(wire.statusCode, wire.code, wire.message, request.id))
   })
 
   app.setNotFoundHandler(async (request) => {
@@ -134,8 +150,20 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
 
   app.post<{ Params: { name: string } }>(INVOCATIONS, (request, reply) => {
     reply.hijack()
-    deps.invoke(request.exchange, request.params.name)
+    deps.handlers.invocation(request.exchange, request.params.name)
   })
+
+  // The OpenAI-compatible paths reach fastify only with a method they do not take.
+  for (const url of OPENAI_PATHS) {
+    const allow = openAiRoute(url) === 'models' ? 'GET' : 'POST'
+    app.route({
+      method: app.supportedMethods.filter(m => m !== 'CONNECT'),
+      url,
+      handler: async () => {
+        throw new MethodNotAllowed(`${url} takes ${allow}`, { headers: { allow } })
+      }
+    })
+  }
 
   app.route({
     method: app.supportedMethods.filter(m => m !== 'POST' && m !== 'CONNECT'),

@@ -5,6 +5,7 @@ import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import { errorBody } from '../proxy/error-response.js'
 import type { Exchange } from './exchange.js'
 
 export interface GuardDeps {
@@ -32,7 +33,7 @@ function forClientError (err: NodeJS.ErrnoException, deps: GuardDeps): Rejection
 }
 
 function writeRaw (socket: Duplex, [status, code, message]: Rejection, extra = ''): void {
-  const body = JSON.stringify({ error_code: code, message })
+  const body = JSON.stringify(errorBody(status, code, message))
   if (socket.writable) {
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`)
   }
@@ -79,7 +80,7 @@ export function frameworkErrors (deps: GuardDeps) {
       : [400, 'BAD_REQUEST', 'malformed request URL']
     deps.count(status)
     request.log.info({ status, error_code: code, method: request.method }, 'request completed')
-    return reply.code(status).header('x-request-id', request.id).send({ error_code: code, message, request_id: request.id })
+    return reply.code(status).header('x-request-id', request.id).send(errorBody(status, code, message, request.id))
   }
 }
 
@@ -95,6 +96,6 @@ export function installServerGuards (server: Server, deps: GuardDeps): void {
     deps.count(417)
     deps.logger.info({ status: 417, error_code: 'BAD_REQUEST' }, 'client error')
     res.writeHead(417, { 'content-type': 'application/json', connection: 'close' })
-    res.end(JSON.stringify({ error_code: 'BAD_REQUEST', message: 'only Expect: 100-continue is supported' }))
+    res.end(JSON.stringify(errorBody(417, 'BAD_REQUEST', 'only Expect: 100-continue is supported')))
   })
 }

@@ -4,13 +4,13 @@
 // logger without the per-line redaction pass every other log line gets.
 import type { Logger } from 'pino'
 import { RoutegateError } from '../errors.js'
-import { codeLabel, type Metrics } from '../metrics/index.js'
+import { codeLabel, type AbortCause, type Metrics } from '../metrics/index.js'
 import { clientAddress } from '../proxy/headers.js'
 import { describeCause } from '../proxy/upstream-errors.js'
 import type { Exchange } from './exchange.js'
 
 export interface RecorderDeps {
-  metrics: Pick<Metrics, 'endpointSeries'>
+  metrics: Pick<Metrics, 'endpointSeries' | 'callerSeries'>
   /** A logger without redaction, writing to the same destination as the main one. */
   accessLog: Pick<Logger, 'info' | 'warn'>
   trustProxy: boolean
@@ -25,13 +25,23 @@ export function finalStatus (ex: Pick<Exchange, 'clientError' | 'forward' | 'res
   return ex.res.writableFinished ? ex.res.statusCode : 499
 }
 
+/** Why a response that had started did not finish, or undefined when it finished (or never started). */
+export function abortCause (ex: Pick<Exchange, 'forward' | 'res' | 'cut'>): AbortCause | undefined {
+  if (ex.forward.abort !== undefined) return ex.forward.abort
+  if (!ex.res.headersSent || ex.res.writableFinished) return undefined
+  return ex.cut ? 'shutdown' : 'client'
+}
+
 export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
   return function record (ex) {
     const status = finalStatus(ex)
     const end = performance.now()
     const series = ex.series ?? deps.metrics.endpointSeries(ex.endpoint)
     const f = ex.forward
-    series.requests(codeLabel(status)).inc()
+    const code = codeLabel(status)
+    series.requests(code).inc()
+    const caller = deps.metrics.callerSeries(ex.caller)
+    caller.requests(code).inc()
     series.duration.observe((end - ex.start) / 1000)
     let upstreamMs: number | undefined
     let overheadMs: number | undefined
@@ -45,6 +55,13 @@ export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
     }
     if (ex.inflight) series.inflight.dec()
     if (f.tokenEchoes > 0) series.tokenEchoes.inc(f.tokenEchoes)
+    const aborted = abortCause(ex)
+    if (aborted !== undefined) series.aborted(aborted).inc()
+    const usage = f.usage
+    if (usage !== undefined) {
+      caller.tokens(ex.endpoint, 'prompt').inc(usage.promptTokens)
+      caller.tokens(ex.endpoint, 'completion').inc(usage.completionTokens)
+    }
     const failure = f.failure ?? ex.error
     const line: Record<string, unknown> = {
       requestId: ex.id,
@@ -62,6 +79,10 @@ export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
       bytesIn: f.bytesIn(),
       bytesOut: f.bytesOut,
       error_code: ex.clientError?.code ?? (failure instanceof RoutegateError ? failure.code : failure === undefined ? undefined : 'INTERNAL_ERROR'),
+      route: ex.route,
+      aborted,
+      promptTokens: usage?.promptTokens,
+      completionTokens: usage?.completionTokens,
       replayed: f.replayed || undefined,
       tokenEchoes: f.tokenEchoes > 0 ? f.tokenEchoes : undefined
     }

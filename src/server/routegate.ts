@@ -15,8 +15,8 @@ import { TokenBroker } from '../tokens/broker.js'
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../tokens/policy.js'
 import { buildAdmin } from './admin.js'
 import { buildGateway, type GatewayDeps } from './gateway.js'
-import { createExchanges, type Exchange } from './exchange.js'
-import { createInvocationHandler } from './invocations.js'
+import { createExchanges } from './exchange.js'
+import { createHandlers, type Handlers } from './handlers.js'
 import { createAccessLogger } from './logger.js'
 import { createRecorder } from './record.js'
 import { createForwarder } from '../proxy/forwarder.js'
@@ -72,7 +72,7 @@ interface Generation {
   registry: Registry
   breakers: ReadonlyMap<string, CircuitBreaker>
   authenticator: Authenticator
-  invoke: (ex: Exchange, name: string) => void
+  handlers: Handlers
 }
 
 export interface ReloadResult {
@@ -147,8 +147,10 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       replayBufferBytes: config.server.replayBufferBytes,
       debug: (fields, msg) => { logger.debug(fields, msg) }
     })
-    const invoke = createInvocationHandler({
+    const handlers = createHandlers({
       endpoint: (name) => registry.endpoint(name),
+      names: () => registry.names(),
+      loadedAt: now(),
       // Bound once per generation: no extra promise per request.
       authenticate: authenticator.authenticate.bind(authenticator),
       rate,
@@ -161,7 +163,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       tls: config.server.tls !== undefined,
       logger
     })
-    return { config: cfg, registry, breakers, authenticator, invoke }
+    return { config: cfg, registry, breakers, authenticator, handlers }
   }
   let current = generation(config)
   // What the shared parts (admin, gauges, the listener) see: always the current generation.
@@ -188,7 +190,12 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       return route === undefined ? undefined : pools.stats(route.poolKey)
     }
   })
-  const invoke = (ex: Exchange, name: string): void => { current.invoke(ex, name) }
+  // The listener always calls the current generation's handlers.
+  const handlers: Handlers = {
+    invocation: (ex, name) => { current.handlers.invocation(ex, name) },
+    openai: (ex, route) => { current.handlers.openai(ex, route) },
+    models: (ex) => { current.handlers.models(ex) }
+  }
   const exchanges = createExchanges({
     traceMode: config.tracing.mode,
     ids: createIdSource(),
@@ -198,7 +205,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     logger,
     metrics,
     exchanges,
-    invoke,
+    handlers,
     overloaded,
     limits: config.server,
     https: tlsOptions(config)
@@ -269,7 +276,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
         new Promise<false>(resolve => { timer = setTimeout(() => resolve(false), graceMs) })
       ])
       clearTimeout(timer)
-      const cut = finished ? 0 : exchanges.inflight()
+      const cut = finished ? 0 : exchanges.cutAll()
       server.closeAllConnections()
       if (!finished) await pools.destroy()
       return { cut }

@@ -29,7 +29,7 @@ t.test('server.maxHeaderBytes holds with and without server.tls', { skip: NO_OPE
     })
     const body = await res.body.text()
     t.equal(res.statusCode, 431, `${name}: 431`)
-    t.same(JSON.parse(body), { error_code: 'HEADERS_TOO_LARGE', message: 'request headers exceed 4096 bytes or 100 fields' }, `${name}: contract JSON`)
+    t.same(JSON.parse(body), { error_code: 'HEADERS_TOO_LARGE', message: 'request headers exceed 4096 bytes or 100 fields', error: { message: 'request headers exceed 4096 bytes or 100 fields', type: 'invalid_request_error', code: 'HEADERS_TOO_LARGE' } }, `${name}: contract JSON`)
     t.equal(s.emu.stats().invocationHeaders.length, 0, `${name}: nothing upstream`)
   }
 })

@@ -43,7 +43,7 @@ t.test('a parse error with no request in progress: a raw JSON answer, counted an
   const s = socket()
   clientErrorHandler(d)(err('HPE_INVALID_METHOD'), s as unknown as Duplex)
   t.match(s.written, /^HTTP\/1\.1 400 Bad Request\r\n/)
-  t.match(s.written, /Connection: close\r\n\r\n\{"error_code":"BAD_REQUEST","message":"malformed HTTP request"\}$/)
+  t.match(s.written, /Connection: close\r\n\r\n\{"error_code":"BAD_REQUEST","message":"malformed HTTP request","error":\{"message":"malformed HTTP request","type":"invalid_request_error","code":"BAD_REQUEST"\}\}$/)
   t.same(d.counted, [400])
   t.match(d.lines, [{ status: 400, error_code: 'BAD_REQUEST', parseError: 'HPE_INVALID_METHOD' }])
 })

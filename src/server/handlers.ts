@@ -1,0 +1,182 @@
+// The gateway's request handlers: the invocation route, the OpenAI-compatible routes and the
+// model list. Each composes the admission steps (admission.ts) in the contract's order and
+// hands an admitted request to the forwarder; a contract error on the way is answered as JSON.
+// They know neither fastify nor the listener: gateway.ts decides which handler a request gets.
+import type { Logger } from 'pino'
+import type { AuthRequest, AuthResult, Caller } from '../callers/identity.js'
+import { authorize } from '../callers/authorize.js'
+import type { EndpointConfig } from '../config/load.js'
+import { CallerGone, EndpointNotFound, InternalError, PayloadTooLarge, RoutegateError } from '../errors.js'
+import type { ConcurrencyLimiter } from '../limits/concurrency.js'
+import type { RateLimiter } from '../limits/rate.js'
+import type { Metrics } from '../metrics/index.js'
+import { writeError } from '../proxy/error-response.js'
+import type { Forwarder } from '../proxy/forwarder.js'
+import { upstreamHeaders } from '../proxy/headers.js'
+import { checkDeclaredLength, readBounded } from '../proxy/request-body.js'
+import { checkAllowed, checkLoad, checkProtocol, checkRate, identify, routeTo, takeSlot } from './admission.js'
+import type { Exchange } from './exchange.js'
+import { checkJsonBody, echoableModel, modelList, splitModel, type OpenAiRoute } from './openai.js'
+
+export interface HandlerDeps {
+  endpoint: (name: string) => EndpointConfig | undefined
+  /** The configured endpoint names, in config order. */
+  names: () => readonly string[]
+  authenticate: (req: AuthRequest) => Promise<AuthResult>
+  rate: RateLimiter
+  concurrency: ConcurrencyLimiter
+  overloaded: () => boolean
+  forwarder: Forwarder
+  metrics: Pick<Metrics, 'endpointSeries'>
+  maxHeaderCount: number
+  trustProxy: boolean
+  /** Whether the listener is TLS (X-Forwarded-Proto). */
+  tls: boolean
+  /** When the config was loaded (ms since the epoch): `created` of the model list. */
+  loadedAt: number
+  logger: Logger
+}
+
+export interface Handlers {
+  /** `POST /serving-endpoints/{name}/invocations`. */
+  invocation: (ex: Exchange, name: string) => void
+  /** `POST …/chat/completions`, `…/completions`, `…/embeddings`: routed by the body's `model`. */
+  openai: (ex: Exchange, route: Exclude<OpenAiRoute, 'models'>) => void
+  /** `GET /v1/models`, `GET /serving-endpoints/models`: the endpoints the caller may use. */
+  models: (ex: Exchange) => void
+}
+
+export function createHandlers (deps: HandlerDeps): Handlers {
+  // The largest body any endpoint takes: an OpenAI request is read up to this before its
+  // `model` says which endpoint's own limit applies.
+  // A generation's endpoints do not change, so this is worked out once.
+  let largest: number | undefined
+  const largestBody = (): number => {
+    if (largest === undefined) {
+      largest = 0
+      for (const name of deps.names()) largest = Math.max(largest, deps.endpoint(name)?.bodyLimitBytes ?? 0)
+    }
+    return largest
+  }
+
+  /** Load, protocol, identity and rate: what every route checks before looking at its target. */
+  async function admitCaller (ex: Exchange): Promise<Caller> {
+    checkLoad(deps.overloaded())
+    checkProtocol(ex.req, deps.maxHeaderCount)
+    const auth = await identify(deps.authenticate, ex.req)
+    // Identification may wait (a JWT key fetch): a caller gone by now takes no slot.
+    if (ex.res.destroyed) throw new CallerGone('the caller went away during authentication')
+    ex.caller = auth.caller.name
+    ex.via = auth.via
+    ex.keyIndex = auth.keyIndex
+    checkRate(deps.rate, auth.caller)
+    return auth.caller
+  }
+
+  /** Holds a concurrency slot until the response finishes or the caller goes away. */
+  function holdSlot (ex: Exchange, caller: Caller): void {
+    const release = takeSlot(deps.concurrency, caller)
+    if (release !== undefined) ex.res.once('close', release)
+  }
+
+  async function forward (ex: Exchange, endpoint: EndpointConfig, rewritten?: Buffer): Promise<void> {
+    const { req, res } = ex
+    // The exchange keeps the series it counted in, so the decrement hits the same one even if
+    // a reload removes the endpoint meanwhile.
+    ex.series = deps.metrics.endpointSeries(endpoint.name)
+    ex.series.inflight.inc()
+    ex.inflight = true
+    const headers = upstreamHeaders(req.headers, {
+      requestId: ex.id,
+      traceparent: ex.trace.upstream,
+      tracestate: ex.trace.tracestate,
+      peer: req.socket.remoteAddress,
+      tls: deps.tls,
+      trustProxy: deps.trustProxy
+    })
+    // A rewritten body has a length of its own: undici sets it from the Buffer.
+    if (rewritten !== undefined) withoutField(headers, 'content-length')
+    await deps.forwarder.forward({
+      req,
+      res,
+      endpoint: endpoint.name,
+      bodyLimitBytes: endpoint.bodyLimitBytes,
+      headers,
+      responseHeaders: ['x-request-id', ex.id],
+      requestId: ex.id,
+      state: ex.forward,
+      body: rewritten,
+      usage: rewritten !== undefined
+    })
+  }
+
+  async function invocation (ex: Exchange, name: string): Promise<void> {
+    const configured = deps.endpoint(name)
+    // A refusal for a configured endpoint is counted under it, even before the caller is known.
+    if (configured !== undefined) ex.endpoint = configured.name
+    const caller = await admitCaller(ex)
+    const endpoint = routeTo(configured, name)
+    checkAllowed(caller, endpoint)
+    holdSlot(ex, caller)
+    checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
+    await forward(ex, endpoint)
+  }
+
+  async function openai (ex: Exchange, route: string): Promise<void> {
+    ex.route = route
+    const caller = await admitCaller(ex)
+    checkJsonBody(ex.req)
+    holdSlot(ex, caller)
+    const limit = largestBody()
+    checkDeclaredLength(ex.req, limit)
+    if (ex.req.headers.expect !== undefined && !ex.res.headersSent) ex.res.writeContinue()
+    const raw = await readBounded(ex.req, limit)
+    const { model, body } = splitModel(raw)
+    const configured = deps.endpoint(model)
+    if (configured !== undefined) ex.endpoint = configured.name
+    const endpoint = configured ?? notFound(model)
+    checkAllowed(caller, endpoint)
+    if (raw.length > endpoint.bodyLimitBytes) throw new PayloadTooLarge(`request body is larger than ${endpoint.bodyLimitBytes} bytes`)
+    await forward(ex, endpoint, body)
+  }
+
+  async function models (ex: Exchange): Promise<void> {
+    ex.route = 'models'
+    const caller = await admitCaller(ex)
+    const names = deps.names().filter(name => {
+      const e = deps.endpoint(name)
+      return e !== undefined && authorize(caller, name, e.action).ok
+    })
+    const body = JSON.stringify(modelList(names, deps.loadedAt))
+    ex.res.writeHead(200, ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', ex.id])
+    ex.res.end(body)
+  }
+
+  function fail (ex: Exchange, err: unknown): void {
+    if (!(err instanceof RoutegateError)) {
+      // Not a contract error: a bug. The main logger (with redaction) keeps its stack.
+      deps.logger.error({ err, requestId: ex.id }, 'unexpected error on the request path')
+      ex.error = new InternalError('internal error', { cause: err })
+    } else {
+      ex.error = err
+    }
+    writeError(ex.res, ex.error as RoutegateError, ex.id)
+  }
+
+  return {
+    invocation: (ex, name) => { invocation(ex, name).catch((err: unknown) => { fail(ex, err) }) },
+    openai: (ex, route) => { openai(ex, route).catch((err: unknown) => { fail(ex, err) }) },
+    models: (ex) => { models(ex).catch((err: unknown) => { fail(ex, err) }) }
+  }
+}
+
+function notFound (model: string): never {
+  throw new EndpointNotFound(echoableModel(model) ? `no endpoint named '${model}' (the request's model)` : "the request's model names no endpoint")
+}
+
+/** Removes every `name` pair from a flat header list. */
+function withoutField (headers: string[], name: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (headers[i] === name) headers.splice(i, 2)
+  }
+}
