@@ -1,6 +1,7 @@
 // The OpenAI-compatible routes' refusals, one per case of the contract's list: each answered by
 // the gateway itself in both error shapes, and nothing reaching the endpoint.
 import t from 'tap'
+import { Readable } from 'node:stream'
 import { request as httpRequest } from 'node:http'
 import { request } from 'undici'
 import { startStack, CALLER_KEY, OTHER_KEY, type Stack } from '../helpers/stack.js'
@@ -81,14 +82,14 @@ t.test('a chunked body is read to route it, and bounded the same way', async t =
   const ok = await request(`${s.gatewayUrl}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${CALLER_KEY}`, 'content-type': 'application/json' },
-    body: chunks(chat({ model: 'fraud-model', max_tokens: 2 }))
+    body: Readable.from(chunks(chat({ model: 'fraud-model', max_tokens: 2 })))
   })
   t.equal(ok.statusCode, 200)
   t.equal((await ok.body.json() as any).choices[0].message.content, 't0 t1')
   const big = await request(`${s.gatewayUrl}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${CALLER_KEY}`, 'content-type': 'application/json' },
-    body: chunks(chat({ model: 'fraud-model', pad: 'y'.repeat(5000) }))
+    body: Readable.from(chunks(chat({ model: 'fraud-model', pad: 'y'.repeat(5000) })))
   }).catch((e: unknown) => e)
   // The gateway answers 413 and closes: the client may see the answer or a reset mid-upload.
   if ('statusCode' in (big as object)) {

@@ -2,6 +2,7 @@
 // event and an abort (never a clean end), an idle stream is cut by the idle timeout while a live
 // one runs past it, and OpenAI answers' `usage` reaches the access log and the token metric.
 import t from 'tap'
+import { Readable } from 'node:stream'
 import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -167,7 +168,7 @@ t.test('10 MB up and 10 MB of stream down pass intact, without the gateway holdi
     const res = await request(`${s.gatewayUrl}/serving-endpoints/fraud-model/invocations`, {
       method: 'POST',
       headers: { authorization: `Bearer ${CALLER_KEY}`, 'content-type': 'application/octet-stream' },
-      body: (async function * () { for (let i = 0; i < up.length; i += 64 * 1024) yield up.subarray(i, i + 64 * 1024) })()
+      body: Readable.from((function * () { for (let i = 0; i < up.length; i += 64 * 1024) yield up.subarray(i, i + 64 * 1024) })())
     })
     const hash = createHash('sha256')
     let bytes = 0
