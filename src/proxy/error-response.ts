@@ -1,7 +1,9 @@
 // The gateway's own error answer, in the contract's JSON shape: Databricks' `error_code` and
-// `message` (what Databricks SDKs parse) plus OpenAI's `error` object (what OpenAI SDKs read as
-// `body.error`), so both kinds of client show the gateway's message. Written straight to a Node
-// response (the forwarder's early failures and the request handlers share it).
+// `message` (what Databricks SDKs parse), plus OpenAI's `error` object (what OpenAI SDKs read as
+// `body.error`) everywhere but on the invocation route. There Databricks' SDKs are the clients,
+// and they read a truthy `error` as the legacy (API 1.2) message *string*: the JS SDK throws
+// `body.includes is not a function` on an object, the Python SDK prints it as a dict. Written
+// straight to a Node response (the forwarder's early failures and the request handlers share it).
 import type { ServerResponse } from 'node:http'
 import type { RoutegateError } from '../errors.js'
 
@@ -20,13 +22,24 @@ export interface ErrorBody {
   error_code: string
   message: string
   request_id?: string
-  error: { message: string, type: string, code: string }
+  error?: { message: string, type: string, code: string }
+}
+
+/** Which shape an error answer takes: `databricks` alone, or `both` (with OpenAI's `error`). */
+export type ErrorShape = 'databricks' | 'both'
+
+const INVOCATION_PATH = /^\/serving-endpoints\/[^?]*\/invocations(?:\?|$)/
+
+/** The shape for a request URL: Databricks' alone on the invocation route, else both. */
+export function errorShapeFor (url: string | undefined): ErrorShape {
+  return url !== undefined && INVOCATION_PATH.test(url) ? 'databricks' : 'both'
 }
 
 /** The body of every error the gateway answers itself (the request id when one was assigned). */
-export function errorBody (status: number, code: string, message: string, requestId?: string): ErrorBody {
-  const body: ErrorBody = { error_code: code, message, error: { message, type: openAiErrorType(status), code } }
+export function errorBody (status: number, code: string, message: string, requestId?: string, shape: ErrorShape = 'both'): ErrorBody {
+  const body: ErrorBody = { error_code: code, message }
   if (requestId !== undefined) body.request_id = requestId
+  if (shape === 'both') body.error = { message, type: openAiErrorType(status), code }
   return body
 }
 
@@ -34,12 +47,12 @@ export function errorBody (status: number, code: string, message: string, reques
  * Answers `err` with its status and headers; a response that already started (or whose caller
  * left) cannot take one and is cut instead.
  */
-export function writeError (res: ServerResponse, err: RoutegateError, requestId: string): void {
+export function writeError (res: ServerResponse, err: RoutegateError, requestId: string, shape: ErrorShape): void {
   if (res.headersSent || res.destroyed) {
     if (!res.writableEnded) res.destroy()
     return
   }
-  const body = JSON.stringify(errorBody(err.statusCode, err.code, err.message, requestId))
+  const body = JSON.stringify(errorBody(err.statusCode, err.code, err.message, requestId, shape))
   const headers: string[] = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', requestId]
   for (const name in err.headers) headers.push(name, err.headers[name] as string)
   // A caller without valid credentials gets no kept-alive connection to hold on to, and a body

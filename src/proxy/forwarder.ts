@@ -91,8 +91,8 @@ export interface Invocation {
   state: ForwardState
   /** The body, already read (and rewritten) by the route; else the caller's body is planned here. */
   body?: Buffer | undefined
-  /** Read the answer's token usage as it passes (OpenAI-compatible routes). */
-  usage?: boolean
+  /** An OpenAI-compatible route: the answer's token usage is read as it passes, and the gateway's errors carry OpenAI's error object. */
+  openai?: boolean
 }
 
 export interface Forwarder {
@@ -299,7 +299,7 @@ class Relay implements Dispatcher.DispatchHandler {
     // An event stream must reach the caller event by event: tell a buffering proxy in front
     // (nginx) not to hold it back, unless the endpoint said otherwise.
     if (this.#sse && headers['x-accel-buffering'] === undefined) out.headers.push('x-accel-buffering', 'no')
-    if (this.#inv.usage === true && status < 300 && typeof type === 'string' && (this.#sse || JSON_TYPE.test(type))) this.#usage = new UsageTap(this.#sse)
+    if (this.#inv.openai === true && status < 300 && typeof type === 'string' && (this.#sse || JSON_TYPE.test(type))) this.#usage = new UsageTap(this.#sse)
     // The head is written with the first body bytes (or at the end, or on the next turn at the
     // latest): an answer that turns out invalid within the same read can still become a proper
     // 502 instead of a cut connection.
@@ -325,7 +325,7 @@ class Relay implements Dispatcher.DispatchHandler {
       const failure = new UpstreamInvalidResponse('endpoint answered with headers that cannot be passed on')
       this.#mode = 'done'
       this.#inv.state.failure = failure
-      writeError(this.#inv.res, failure, this.#inv.requestId)
+      writeError(this.#inv.res, failure, this.#inv.requestId, this.#inv.openai === true ? 'both' : 'databricks')
       this.#controller?.abort(failure)
       return false
     }
@@ -384,7 +384,7 @@ class Relay implements Dispatcher.DispatchHandler {
     if (this.#head !== undefined) {
       // Nothing reached the caller yet: it gets a whole 502 rather than a cut connection.
       this.#head = undefined
-      writeError(this.#inv.res, failure, this.#inv.requestId)
+      writeError(this.#inv.res, failure, this.#inv.requestId, this.#inv.openai === true ? 'both' : 'databricks')
       return
     }
     this.#inv.state.abort = mapped instanceof UpstreamTimeout ? 'idle_timeout' : 'upstream'

@@ -14,7 +14,7 @@ import type { Logger } from 'pino'
 import { EndpointNotFound, MethodNotAllowed, RoutegateError } from '../errors.js'
 import { UNKNOWN_ENDPOINT, codeLabel, type Metrics } from '../metrics/index.js'
 import { checkLoad, checkProtocol } from './admission.js'
-import { errorBody } from '../proxy/error-response.js'
+import { errorBody, errorShapeFor } from '../proxy/error-response.js'
 import { toWireError } from './errors.js'
 import { requestIdOf, type Exchange, type Exchanges } from './exchange.js'
 import { clientErrorHandler, frameworkErrors, installServerGuards, type GuardDeps } from './http-guards.js'
@@ -141,7 +141,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     if (wire.statusCode >= 500 && !(err instanceof RoutegateError)) request.log.error({ err, requestId: request.id }, 'unexpected error')
     request.exchange.error = wire
     return await reply.code(wire.statusCode).headers(wire.headers)
-      .send(errorBody(wire.statusCode, wire.code, wire.message, request.id))
+      .send(errorBody(wire.statusCode, wire.code, wire.message, request.id, errorShapeFor(request.url)))
   })
 
   app.setNotFoundHandler(async (request) => {

@@ -106,7 +106,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       requestId: ex.id,
       state: ex.forward,
       body: rewritten,
-      usage: rewritten !== undefined
+      openai: ex.route !== undefined
     })
   }
 
@@ -160,7 +160,8 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     } else {
       ex.error = err
     }
-    writeError(ex.res, ex.error as RoutegateError, ex.id)
+    // The invocation route answers in Databricks' shape alone; the OpenAI routes add `error`.
+    writeError(ex.res, ex.error as RoutegateError, ex.id, ex.route === undefined ? 'databricks' : 'both')
   }
 
   return {

@@ -5,7 +5,7 @@ import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { errorBody } from '../proxy/error-response.js'
+import { errorBody, errorShapeFor, type ErrorShape } from '../proxy/error-response.js'
 import type { Exchange } from './exchange.js'
 
 export interface GuardDeps {
@@ -32,8 +32,8 @@ function forClientError (err: NodeJS.ErrnoException, deps: GuardDeps): Rejection
   }
 }
 
-function writeRaw (socket: Duplex, [status, code, message]: Rejection, extra = ''): void {
-  const body = JSON.stringify(errorBody(status, code, message))
+function writeRaw (socket: Duplex, [status, code, message]: Rejection, extra = '', shape: ErrorShape = 'both'): void {
+  const body = JSON.stringify(errorBody(status, code, message, undefined, shape))
   if (socket.writable) {
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`)
   }
@@ -66,7 +66,7 @@ export function clientErrorHandler (deps: GuardDeps) {
       socket.destroy()
       return
     }
-    writeRaw(socket, rejection)
+    writeRaw(socket, rejection, '', errorShapeFor(reading?.req.url))
     ;(socket as Duplex & { destroySoon?: () => void }).destroySoon?.()
   }
 }
@@ -80,7 +80,7 @@ export function frameworkErrors (deps: GuardDeps) {
       : [400, 'BAD_REQUEST', 'malformed request URL']
     deps.count(status)
     request.log.info({ status, error_code: code, method: request.method }, 'request completed')
-    return reply.code(status).header('x-request-id', request.id).send(errorBody(status, code, message, request.id))
+    return reply.code(status).header('x-request-id', request.id).send(errorBody(status, code, message, request.id, errorShapeFor(request.url)))
   }
 }
 

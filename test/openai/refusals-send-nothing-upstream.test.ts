@@ -127,3 +127,16 @@ t.test('Expect: 100-continue is answered after admission, then the body is read 
   t.equal(status, 200)
   t.equal(JSON.parse(text).choices[0].message.content, 't0')
 })
+
+t.test('the invocation route answers in Databricks\' shape alone: its SDKs read a truthy `error` as a message string', async t => {
+  const s = await startStack(t)
+  const missing = await s.invoke('no-such-endpoint')
+  t.equal(missing.status, 404)
+  t.same(Object.keys(missing.json()).sort(), ['error_code', 'message', 'request_id'])
+  const denied = await s.invoke('fraud-model', { inputs: [1] }, { authorization: `Bearer ${OTHER_KEY}` })
+  t.equal(denied.status, 403)
+  t.equal(denied.json().error, undefined)
+  const route404 = await request(`${s.gatewayUrl}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${CALLER_KEY}` }, body: '{}' })
+  t.equal(route404.statusCode, 404)
+  t.match(await route404.body.json(), { error_code: 'ENDPOINT_NOT_FOUND', error: { type: 'not_found_error', code: 'ENDPOINT_NOT_FOUND' } }, 'any other path carries both shapes')
+})

@@ -96,7 +96,7 @@ async function rig (t: Test, origin: string, opts: { tokens?: string[], replayBu
       state
     }).catch((err: RoutegateError) => {
       errors.push(err)
-      writeError(res, err, 'rid')
+      writeError(res, err, 'rid', 'databricks')
     })
   })
   return { url, states, errors, tokens, breaker, pools }

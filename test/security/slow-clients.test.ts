@@ -16,7 +16,10 @@ function timedOut (t: Test, name: string, a: RawAnswer, boundMs: number): void {
   t.ok(a.status === 408 || (a.status === undefined && a.closed), `${name}: 408 or closed within ${boundMs} ms (got ${a.status ?? (a.closed ? 'closed' : 'nothing')} after ${Math.round(a.ms)} ms)`)
   if (a.status !== undefined) {
     t.equal(a.status, 408, `${name}: 408`)
-    t.same(JSON.parse(a.body), { error_code: 'REQUEST_TIMEOUT', message: 'the request was not received in time', error: { message: 'the request was not received in time', type: 'invalid_request_error', code: 'REQUEST_TIMEOUT' } }, `${name}: contract JSON`)
+    // With the request line read, the invocation route's shape (Databricks' alone); before it, both.
+    const body = JSON.parse(a.body) as Record<string, unknown>
+    t.match(body, { error_code: 'REQUEST_TIMEOUT', message: 'the request was not received in time' }, `${name}: contract JSON`)
+    if (body.error !== undefined) t.same(body.error, { message: 'the request was not received in time', type: 'invalid_request_error', code: 'REQUEST_TIMEOUT' }, `${name}: OpenAI error object`)
   }
 }
 
