@@ -60,7 +60,8 @@ t.test('start-up errors name the field, never the secret', async t => {
     ['missing section', d => { delete d.callers }, /callers: required/],
     ['duplicate endpoint', d => { d.endpoints.push({ ...d.endpoints[0] }) }, /endpoints: duplicate 'fraud'/],
     ['ip host without id', d => { d.endpoints[0].url = 'http://127.0.0.1:9999/x/serving-endpoints/fraud/invocations' }, /endpoints\[0\]\.endpointId: required/],
-    ['bad action', d => { d.endpoints[0].action = 'delete_everything' }, /endpoints\[0\]\.action/]
+    ['bad action', d => { d.endpoints[0].action = 'delete_everything' }, /endpoints\[0\]\.action/],
+    ['shell-style reference', d => { d.workspaces[0].clientSecret = '${DATABRICKS_CLIENT_SECRET}' }, /^workspaces\[0\]\.clientSecret: \$\{DATABRICKS_CLIENT_SECRET\} is not a reference .*: use \$\{env:DATABRICKS_CLIENT_SECRET\}$/]
   ]
   for (const [name, edit, expected] of cases) {
     const doc = base()
