@@ -229,6 +229,41 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
   return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, auth: raw.auth, tracing: raw.tracing, workspaces, endpoints, callers }
 }
 
+export interface ConfigWarning {
+  /** The field, e.g. `workspaces[0].host`. */
+  field: string
+  message: string
+}
+
+/**
+ * What is valid but unsafe: an `http://` workspace host or token URL that is not loopback sends
+ * the client secret (and tokens) in clear; an `http://` endpoint url, its token. Logged once at
+ * start and printed by check-config.
+ */
+export function configWarnings (config: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = []
+  const clear = (url: string): string | undefined => {
+    const u = new URL(url)
+    return u.protocol === 'http:' && !isLoopback(u.hostname) ? `${u.protocol}//${u.host}` : undefined
+  }
+  for (const [i, w] of config.workspaces.entries()) {
+    const host = clear(w.host)
+    if (host !== undefined) out.push({ field: `workspaces[${i}].host`, message: `${host} is not loopback: the client secret and tokens would go over it in clear (use https://)` })
+    const tokenUrl = clear(w.tokenUrl)
+    if (tokenUrl !== undefined && !w.tokenUrl.startsWith(w.host + '/')) out.push({ field: `workspaces[${i}].tokenUrl`, message: `${tokenUrl} is not loopback: the client secret and tokens would go over it in clear (use https://)` })
+  }
+  for (const [i, e] of config.endpoints.entries()) {
+    const url = e.url === undefined ? undefined : clear(e.url)
+    if (url !== undefined) out.push({ field: `endpoints[${i}].url`, message: `${url} is not loopback: the endpoint's token would go over it in clear (use https://)` })
+  }
+  return out
+}
+
+/** 127.0.0.0/8, localhost and [::1]: traffic that never leaves the machine. */
+function isLoopback (hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+}
+
 function parseUrl (s: string, field: string): URL {
   try {
     return new URL(s)
