@@ -140,21 +140,24 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       if (w.subjectTokenFile !== undefined) throw new ConfigError(`${field}.subjectTokenFile: only with grant: federation`)
     }
     const file = wholeFileRef(rawWorkspaces[i]?.clientSecret)
+    // A YAML number past 2^53 has already lost digits: the id must be written as a string.
+    const writtenId = rawWorkspaces[i]?.workspaceId
+    if (typeof writtenId === 'number' && !Number.isSafeInteger(writtenId)) {
+      throw new ConfigError(`${field}.workspaceId: too many digits for a YAML number: quote it ("…")`)
+    }
     return {
-      name: w.name,
+      ...w,
       host: w.host.replace(/\/+$/, ''),
       tokenUrl: w.tokenUrl ?? `${w.host.replace(/\/+$/, '')}/oidc/v1/token`,
-      clientId: w.clientId,
-      clientSecret: w.clientSecret === undefined ? undefined : new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile }),
-      grant: w.grant,
-      subjectTokenFile: w.subjectTokenFile
+      clientSecret: w.clientSecret === undefined ? undefined : new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile })
     }
   })
-  const wsNames = new Set(workspaces.map(w => w.name))
+  const wsIndex = new Map(workspaces.map((w, i) => [w.name, i]))
 
   const endpoints = raw.endpoints.map((e, i): EndpointConfig => {
     const field = `endpoints[${i}]`
-    if (!wsNames.has(e.workspace)) throw new ConfigError(`${field}.workspace: no workspace named '${e.workspace}'`)
+    const wi = wsIndex.get(e.workspace)
+    if (wi === undefined) throw new ConfigError(`${field}.workspace: no workspace named '${e.workspace}'`)
     const remoteName = e.remoteName ?? e.name
     let url: string | undefined
     let endpointId: string | undefined
@@ -162,7 +165,7 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       if (e.endpointId !== undefined) throw new ConfigError(`${field}.endpointId: only with url (a discovered endpoint's id comes from the workspace)`)
     } else {
       const u = parseUrl(e.url, `${field}.url`)
-      if (u.pathname === '/' || u.pathname === '') u.pathname = `/serving-endpoints/${remoteName}/invocations`
+      if (u.pathname === '/' || u.pathname === '') u.pathname = invocationPath(u, remoteName, workspaces[wi]?.workspaceId, `${field}.url`, `workspaces[${wi}].workspaceId`)
       if (u.search !== '' || u.hash !== '') throw new ConfigError(`${field}.url: must not have a query or fragment`)
       url = u.toString()
       endpointId = e.endpointId ?? idFromHost(u.hostname, field)
@@ -272,10 +275,30 @@ function parseUrl (s: string, field: string): URL {
   }
 }
 
-// Route-optimized hosts are <endpoint-id>.<n>.serving.<cloud-domain>: the id is the first label.
+// Route-optimized hosts are <endpoint-id>[.<n>].serving.<cloud-domain> (README, "Configuration
+// reference"; docs/databricks-protocol.md §1).
+function isServingHost (hostname: string): boolean {
+  return hostname.includes('.serving.')
+}
+
+/**
+ * The path an origin-only url gets: the route-optimized `/<workspaceId>/serving-endpoints/<name>/
+ * invocations` when the workspace's id is configured; a Databricks serving host without it is an
+ * error (its URL cannot be guessed: give it whole, or omit url and let discovery supply it); any
+ * other upstream gets the plain `/serving-endpoints/<name>/invocations`.
+ */
+function invocationPath (u: URL, remoteName: string, workspaceId: string | undefined, field: string, idField: string): string {
+  if (workspaceId !== undefined) return `/${workspaceId}/serving-endpoints/${remoteName}/invocations`
+  if (isServingHost(u.hostname)) {
+    throw new ConfigError(`${field}: ${u.host} is a route-optimized host, whose invocation path carries the workspace id: set ${idField}, give the full invocation URL, or omit url to discover it`)
+  }
+  return `/serving-endpoints/${remoteName}/invocations`
+}
+
+// The endpoint id is the first label of a route-optimized host.
 function idFromHost (hostname: string, field: string): string {
   const label = hostname.split('.')[0] ?? ''
-  if (hostname.includes('.serving.') && /^[A-Za-z0-9-]+$/.test(label)) return label
+  if (isServingHost(hostname) && /^[A-Za-z0-9-]+$/.test(label)) return label
   throw new ConfigError(`${field}.endpointId: required when url's host (${hostname}) is not a route-optimized serving host`)
 }
 
