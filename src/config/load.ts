@@ -275,8 +275,8 @@ function parseUrl (s: string, field: string): URL {
   }
 }
 
-// Route-optimized hosts are <endpoint-id>[.<n>].serving.<cloud-domain> (README, "Configuration
-// reference"; docs/databricks-protocol.md §1).
+// Route-optimized hosts are <endpoint-id>[.<n>].serving.<cloud-domain>
+// (docs/databricks-protocol.md §1; the rule for origin-only urls: README "Configuration reference").
 function isServingHost (hostname: string): boolean {
   return hostname.includes('.serving.')
 }
