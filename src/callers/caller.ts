@@ -1,15 +1,9 @@
 // The authenticated caller: what a configured caller may do, in the shape the gateway checks.
-import type { Action, CallerConfig } from '../config/load.js'
+import type { Action, CallerConfig, CallerLimits as ConfigCallerLimits } from '../config/load.js'
+import { DEFAULT_ACTIONS } from '../config/schema.js'
 
-/** A caller's limits, as configured (`callers[].limits`). */
-export interface CallerLimits {
-  /** Token bucket: sustained requests per second. */
-  readonly requestsPerSecond?: number | undefined
-  /** Token bucket size; defaults to ceil(requestsPerSecond). */
-  readonly burst?: number | undefined
-  /** Most requests in progress at once. */
-  readonly maxConcurrent?: number | undefined
-}
+/** A caller's limits, as configured (`callers[].limits`; burst defaults to ceil(requestsPerSecond)). */
+export type CallerLimits = Readonly<ConfigCallerLimits>
 
 export interface Caller {
   readonly name: string
@@ -25,7 +19,7 @@ export function toCaller (c: CallerConfig): Caller {
     name: c.name,
     endpoints: new Set(c.endpoints),
     // Older configs built in code may omit actions: the schema's default applies.
-    actions: new Set<Action>(c.actions ?? ['query_inference_endpoint']),
+    actions: new Set<Action>(c.actions ?? DEFAULT_ACTIONS),
     limits: c.limits
   })
 }

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino'
 import { decodeProtectedHeader, jwtVerify, type CryptoKey, type JWTVerifyGetKey, type JWTVerifyOptions, type ProtectedHeaderParameters } from 'jose'
 import type { Config } from '../config/load.js'
-import { ConfigError } from '../errors.js'
+import { jwksSource } from '../config/schema.js'
 import { fileJwks, remoteJwks, type FetchImplementation } from './jwks.js'
 
 /** `auth.jwt` of the config. */
@@ -49,14 +49,10 @@ export interface JwtVerifier {
 
 export function createJwtVerifier (opts: JwtVerifierOptions): JwtVerifier {
   const { jwt, now } = opts
-  let keys: JWTVerifyGetKey
-  if (jwt.jwksUrl !== undefined && jwt.jwksFile === undefined) {
-    keys = remoteJwks({ url: jwt.jwksUrl, fetch: opts.fetch, timeoutMs: opts.jwksTimeoutMs })
-  } else if (jwt.jwksFile !== undefined && jwt.jwksUrl === undefined) {
-    keys = fileJwks({ path: jwt.jwksFile, now, readFile: opts.readFile, recheckMs: opts.jwksFileRecheckMs, log: opts.log })
-  } else {
-    throw new ConfigError('auth.jwt: needs exactly one of jwksUrl or jwksFile')
-  }
+  const source = jwksSource(jwt)
+  const keys: JWTVerifyGetKey = 'url' in source
+    ? remoteJwks({ url: source.url, fetch: opts.fetch, timeoutMs: opts.jwksTimeoutMs })
+    : fileJwks({ path: source.file, now, readFile: opts.readFile, recheckMs: opts.jwksFileRecheckMs, log: opts.log })
   const claim = jwt.callerClaim
 
   async function verifyWith (token: string, key: JWTVerifyGetKey | CryptoKey) {

@@ -1,4 +1,5 @@
 // The CLI: parses argv and dispatches to one command; index.ts (the binary) and npm-start.ts are the entry points.
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runCheckConfig } from './commands/check-config.js'
 import { runHashKey } from './commands/hash-key.js'
@@ -13,11 +14,14 @@ Usage:
                                        run the Databricks emulator alone (fixed credentials if given)
   routegate check-config --config FILE validate and print the resolved config, secrets masked
   routegate hash-key [KEY]             make a caller key (or take KEY) and print its sha256
+  routegate --version                  print the version
 
 Options:
   -c, --config FILE   config file (YAML or JSON)
   -p, --port N        port (demo: gateway port, default 8080, admin on 9464; emulator: default 8081)
       --host H        listen address (demo and emulator; default 127.0.0.1)
+                      (with --config a usage error: set server.port and server.host in the file)
+  -v, --version       print the version
   -h, --help          this text
 `
 
@@ -40,16 +44,28 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
       host: { type: 'string' },
       'client-id': { type: 'string' },
       'client-secret': { type: 'string' },
-      help: { type: 'boolean', short: 'h' }
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' }
     }
   })
   if (values.help === true) {
     process.stdout.write(USAGE)
     return 0
   }
+  if (values.version === true) {
+    process.stdout.write(`routegate ${version()}\n`)
+    return 0
+  }
   const [command, ...rest] = positionals
   const configPath = values.config ?? (process.env.ROUTEGATE_CONFIG === '' ? undefined : process.env.ROUTEGATE_CONFIG)
   const port = values.port === undefined ? undefined : parsePort(values.port)
+  const listenFlags = values.port !== undefined || values.host !== undefined
+  // A gateway listens where its config says: a flag that would be silently ignored is refused.
+  if (listenFlags && command !== 'demo' && command !== 'emulator' && !(command === undefined && configPath === undefined)) {
+    throw new UsageError(configPath === undefined
+      ? '--port and --host are for demo and emulator'
+      : '--port and --host are for demo and emulator; with --config, set server.port and server.host in the file')
+  }
   switch (command) {
     case undefined:
     case 'serve':
@@ -57,7 +73,6 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
         if (command === undefined && opts.withoutConfig === 'demo') return await (await demoCommand()).runDemo({ port, host: values.host })
         throw new UsageError('no config: pass --config FILE or set ROUTEGATE_CONFIG (the demo runs only as `routegate demo`)')
       }
-      if (values.port !== undefined || values.host !== undefined) throw new UsageError('--port and --host are for demo and emulator; with --config, set server.port and server.host in the file')
       return await runServe({ configPath })
     case 'demo':
       return await (await demoCommand()).runDemo({ port, host: values.host })
@@ -90,6 +105,12 @@ async function withEmulator<T> (load: () => Promise<T>): Promise<T> {
     if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err
     throw new Error('this build has no Databricks emulator (the production image leaves it out): run the demo from a checkout (npm start)')
   }
+}
+
+/** The package's version, from the package.json next to dist/ (or src/ in a checkout). */
+function version (): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+  return String(pkg.version)
 }
 
 function parsePort (s: string): number {

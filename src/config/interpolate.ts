@@ -1,4 +1,5 @@
-// Resolves ${env:NAME} and ${file:PATH} references in every string of a parsed config.
+// Resolves ${env:NAME} and ${file:PATH} references in every string of a parsed config; refuses
+// the shell's ${NAME}.
 import { ConfigError } from '../errors.js'
 import { trimNewline } from './secret.js'
 
@@ -9,6 +10,8 @@ export interface InterpolateDeps {
 
 const REF = /\$\{(env|file):([^}]+)\}/g
 const WHOLE_FILE_REF = /^\$\{file:([^}]+)\}$/
+/** Shell style, `${NAME}` or `${NAME:-default}`: taken literally it would be a wrong id or secret. */
+const SHELL_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=?+][^}]*)?\}/
 
 /**
  * Returns a copy of `value` with references replaced. A missing variable or unreadable file is a
@@ -30,6 +33,11 @@ export function interpolate (value: unknown, deps: InterpolateDeps, path = ''): 
 }
 
 function resolveString (raw: string, deps: InterpolateDeps, path: string): string {
+  // Checked on the written text only: a value read from a variable or file is never interpolated.
+  const shell = SHELL_REF.exec(raw.replace(REF, ''))
+  if (shell !== null) {
+    throw new ConfigError(`${path}: \${${shell[1] ?? ''}} is not a reference (only \${env:NAME} and \${file:PATH} are): use \${env:${shell[1] ?? ''}}`)
+  }
   return raw.replace(REF, (_m, kind: string, ref: string) => {
     if (kind === 'env') {
       const v = deps.env[ref]

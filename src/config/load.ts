@@ -4,67 +4,45 @@ import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.js'
-import { ConfigSchema, type RawConfig } from './schema.js'
+import { ConfigSchema, jwksSource, type RawConfig } from './schema.js'
 import { interpolate, wholeFileRef, type InterpolateDeps } from './interpolate.js'
 import { Secret } from './secret.js'
 
-export type Action = 'query_inference_endpoint' | 'manage_inference_endpoint'
+export type { Action, CallerLimits, Grant } from './schema.js'
 
-export type Grant = 'client_credentials' | 'token_exchange' | 'federation'
+type RawWorkspace = RawConfig['workspaces'][number]
+type RawEndpoint = RawConfig['endpoints'][number]
+type RawCaller = RawConfig['callers'][number]
 
-export interface WorkspaceConfig {
-  name: string
-  host: string
+// The normalised shapes: the schema's fields (defaults filled), with only what load() derives
+// declared here.
+
+/** A workspace; clientId and clientSecret are required by client_credentials and token_exchange, never a secret with federation. */
+export type WorkspaceConfig = Omit<RawWorkspace, 'tokenUrl' | 'clientSecret'> & {
+  /** Given, or {host}/oidc/v1/token. */
   tokenUrl: string
-  /** Required by client_credentials and token_exchange; optional with federation. */
-  clientId: string | undefined
-  /** Required by client_credentials and token_exchange; never with federation. */
   clientSecret: Secret | undefined
-  grant: Grant
-  /** federation: the subject token's file, re-read at every exchange. */
-  subjectTokenFile: string | undefined
 }
 
-export interface EndpointConfig {
-  name: string
-  workspace: string
+export type EndpointConfig = Omit<RawEndpoint, 'url' | 'endpointId' | 'remoteName' | 'bodyLimitBytes'> & {
   /** Full invocation URL the gateway POSTs to; undefined: discovered from the workspace API. */
   url: string | undefined
   /** Id used to scope tokens; undefined when discovered. */
   endpointId: string | undefined
   remoteName: string
-  action: Action
-  timeoutMs: number
-  connectTimeoutMs: number
-  idleTimeoutMs: number
-  connections: number
-  /** PEM bundle trusted for the endpoint's TLS, read once at start-up. */
-  caFile: string | undefined
   bodyLimitBytes: number
-  breakerFailures: number
-  breakerOpenMs: number
 }
 
-export interface CallerConfig {
-  name: string
+export type CallerConfig = Omit<RawCaller, 'keySha256' | 'jwtSubjects' | 'mtlsSubjects'> & {
   /** Lower-case hex sha256 digests of the caller's valid keys (may be empty). */
   keySha256: string[]
   /** Values of auth.jwt.callerClaim naming this caller (see load: its name only for JWT-only callers). */
   jwtSubjects: string[]
   /** Client-certificate subject CNs / SAN entries naming this caller. */
   mtlsSubjects: string[]
-  endpoints: string[]
-  actions: Action[]
-  limits: { requestsPerSecond?: number, burst?: number, maxConcurrent?: number } | undefined
 }
 
-export interface Config {
-  server: RawConfig['server']
-  admin: RawConfig['admin']
-  log: RawConfig['log']
-  tokens: RawConfig['tokens']
-  auth: RawConfig['auth']
-  tracing: RawConfig['tracing']
+export type Config = Omit<RawConfig, 'workspaces' | 'endpoints' | 'callers'> & {
   workspaces: WorkspaceConfig[]
   endpoints: EndpointConfig[]
   callers: CallerConfig[]
@@ -85,7 +63,8 @@ export interface LoadDeps {
 }
 
 // coerceTypes: `port: ${env:PORT}` interpolates to a string; let it count as the number it spells.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false })
+// verbose: an anyOf error carries its schema, whose description names the accepted forms.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false, verbose: true })
 const validate = ajv.compile<RawConfig>(ConfigSchema)
 
 /** Reads a YAML or JSON config file and returns the validated Config. */
@@ -99,13 +78,33 @@ export function loadConfig (path: string, deps: LoadDeps = {}): Config {
   }
   let doc: unknown
   try {
-    doc = parseYaml(text, { prettyErrors: false })
+    // logLevel error: the parser's warnings (on stderr) quote source text, e.g. an unknown tag.
+    doc = parseYaml(text, { prettyErrors: false, logLevel: 'error' })
   } catch (err) {
-    // The YAML parser's message quotes the offending line, which may hold a literal secret.
-    const pos = (err as { linePos?: Array<{ line: number }> }).linePos?.[0]?.line
-    throw new ConfigError(`config file ${path} is not valid YAML or JSON${pos === undefined ? '' : ` (line ${pos})`}`)
+    throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${yamlProblem(err, text)}`)
   }
   return parseConfig(doc, { ...deps, readFile })
+}
+
+/**
+ * Where and what, without the source: the parser's pretty message quotes the offending line,
+ * which may hold a literal secret. Its plain message is kept up to any ': ' (after which a few
+ * messages quote source text).
+ */
+function yamlProblem (err: unknown, text: string): string {
+  const e = err as { pos?: [number, number], code?: string, message?: string }
+  const what = e.code === 'BAD_DQ_ESCAPE'
+    ? 'invalid escape sequence in a double-quoted string'
+    : (e.message ?? 'syntax error').split(/: |\n/)[0]?.slice(0, 120) ?? 'syntax error'
+  const pos = e.pos?.[0]
+  if (pos === undefined) return what
+  const lineStart = text.lastIndexOf('\n', pos - 1) + 1
+  const line = text.slice(0, lineStart).split('\n').length
+  const lineText = text.slice(lineStart, (text.indexOf('\n', lineStart) + 1 || text.length + 1) - 1)
+  // `port: ${env:PORT}` inside `{ … }`: the `{` of the reference opens a nested flow mapping.
+  // eslint-disable-next-line no-template-curly-in-string -- the text shows a reference, literally
+  const hint = /[[{][^\]}]*\$\{/.test(lineText) ? ' (inside { … } or [ … ], quote a ${…} reference: port: "${env:PORT}")' : ''
+  return `line ${line}, column ${pos - lineStart + 1}: ${what}${hint}`
 }
 
 /** Validates an already-parsed config document (file contents, or built in memory). */
@@ -119,7 +118,7 @@ export function parseConfig (doc: unknown, deps: LoadDeps = {}): Config {
   }
   const resolved = interpolate(doc, ideps) as Record<string, unknown>
   if (!validate(resolved)) {
-    throw new ConfigError(`invalid config: ${(validate.errors ?? []).map(describe).join('; ')}`)
+    throw new ConfigError(`invalid config: ${describe(validate.errors ?? [])}`)
   }
   return deepFreeze(normalise(resolved, doc as Record<string, unknown>, ideps))
 }
@@ -141,21 +140,24 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       if (w.subjectTokenFile !== undefined) throw new ConfigError(`${field}.subjectTokenFile: only with grant: federation`)
     }
     const file = wholeFileRef(rawWorkspaces[i]?.clientSecret)
+    // A YAML number past 2^53 has already lost digits: the id must be written as a string.
+    const writtenId = rawWorkspaces[i]?.workspaceId
+    if (typeof writtenId === 'number' && !Number.isSafeInteger(writtenId)) {
+      throw new ConfigError(`${field}.workspaceId: too many digits for a YAML number: quote it ("…")`)
+    }
     return {
-      name: w.name,
+      ...w,
       host: w.host.replace(/\/+$/, ''),
       tokenUrl: w.tokenUrl ?? `${w.host.replace(/\/+$/, '')}/oidc/v1/token`,
-      clientId: w.clientId,
-      clientSecret: w.clientSecret === undefined ? undefined : new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile }),
-      grant: w.grant,
-      subjectTokenFile: w.subjectTokenFile
+      clientSecret: w.clientSecret === undefined ? undefined : new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile })
     }
   })
-  const wsNames = new Set(workspaces.map(w => w.name))
+  const wsIndex = new Map(workspaces.map((w, i) => [w.name, i]))
 
   const endpoints = raw.endpoints.map((e, i): EndpointConfig => {
     const field = `endpoints[${i}]`
-    if (!wsNames.has(e.workspace)) throw new ConfigError(`${field}.workspace: no workspace named '${e.workspace}'`)
+    const wi = wsIndex.get(e.workspace)
+    if (wi === undefined) throw new ConfigError(`${field}.workspace: no workspace named '${e.workspace}'`)
     const remoteName = e.remoteName ?? e.name
     let url: string | undefined
     let endpointId: string | undefined
@@ -163,7 +165,7 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       if (e.endpointId !== undefined) throw new ConfigError(`${field}.endpointId: only with url (a discovered endpoint's id comes from the workspace)`)
     } else {
       const u = parseUrl(e.url, `${field}.url`)
-      if (u.pathname === '/' || u.pathname === '') u.pathname = `/serving-endpoints/${remoteName}/invocations`
+      if (u.pathname === '/' || u.pathname === '') u.pathname = invocationPath(u, remoteName, workspaces[wi]?.workspaceId, `${field}.url`, `workspaces[${wi}].workspaceId`)
       if (u.search !== '' || u.hash !== '') throw new ConfigError(`${field}.url: must not have a query or fragment`)
       url = u.toString()
       endpointId = e.endpointId ?? idFromHost(u.hostname, field)
@@ -181,7 +183,7 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       url,
       endpointId,
       remoteName,
-      action: e.action ?? 'query_inference_endpoint',
+      action: e.action,
       timeoutMs: e.timeoutMs,
       connectTimeoutMs: e.connectTimeoutMs,
       idleTimeoutMs: e.idleTimeoutMs,
@@ -225,12 +227,44 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       throw new ConfigError(`callers[${i}].keySha256: ${sample.slice(0, 8)}… is the digest of a well-known sample key ('${SAMPLE_KEY_DIGESTS.get(sample) ?? ''}'): make a real one with \`routegate hash-key\``)
     }
   }
-  const jwt = raw.auth.jwt
-  if (jwt !== undefined && (jwt.jwksUrl === undefined) === (jwt.jwksFile === undefined)) {
-    throw new ConfigError('auth.jwt: needs exactly one of jwksUrl or jwksFile')
-  }
+  if (raw.auth.jwt !== undefined) jwksSource(raw.auth.jwt)
 
   return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, auth: raw.auth, tracing: raw.tracing, workspaces, endpoints, callers }
+}
+
+export interface ConfigWarning {
+  /** The field, e.g. `workspaces[0].host`. */
+  field: string
+  message: string
+}
+
+/**
+ * What is valid but unsafe: an `http://` workspace host or token URL that is not loopback sends
+ * the client secret (and tokens) in clear; an `http://` endpoint url, its token. Logged once at
+ * start and printed by check-config.
+ */
+export function configWarnings (config: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = []
+  const clear = (url: string): string | undefined => {
+    const u = new URL(url)
+    return u.protocol === 'http:' && !isLoopback(u.hostname) ? `${u.protocol}//${u.host}` : undefined
+  }
+  for (const [i, w] of config.workspaces.entries()) {
+    const host = clear(w.host)
+    if (host !== undefined) out.push({ field: `workspaces[${i}].host`, message: `${host} is not loopback: the client secret and tokens would go over it in clear (use https://)` })
+    const tokenUrl = clear(w.tokenUrl)
+    if (tokenUrl !== undefined && !w.tokenUrl.startsWith(w.host + '/')) out.push({ field: `workspaces[${i}].tokenUrl`, message: `${tokenUrl} is not loopback: the client secret and tokens would go over it in clear (use https://)` })
+  }
+  for (const [i, e] of config.endpoints.entries()) {
+    const url = e.url === undefined ? undefined : clear(e.url)
+    if (url !== undefined) out.push({ field: `endpoints[${i}].url`, message: `${url} is not loopback: the endpoint's token would go over it in clear (use https://)` })
+  }
+  return out
+}
+
+/** 127.0.0.0/8, localhost and [::1]: traffic that never leaves the machine. */
+function isLoopback (hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }
 
 function parseUrl (s: string, field: string): URL {
@@ -241,10 +275,30 @@ function parseUrl (s: string, field: string): URL {
   }
 }
 
-// Route-optimized hosts are <endpoint-id>.<n>.serving.<cloud-domain>: the id is the first label.
+// Route-optimized hosts are <endpoint-id>[.<n>].serving.<cloud-domain>
+// (docs/databricks-protocol.md §1; the rule for origin-only urls: README "Configuration reference").
+function isServingHost (hostname: string): boolean {
+  return hostname.includes('.serving.')
+}
+
+/**
+ * The path an origin-only url gets: the route-optimized `/<workspaceId>/serving-endpoints/<name>/
+ * invocations` when the workspace's id is configured; a Databricks serving host without it is an
+ * error (its URL cannot be guessed: give it whole, or omit url and let discovery supply it); any
+ * other upstream gets the plain `/serving-endpoints/<name>/invocations`.
+ */
+function invocationPath (u: URL, remoteName: string, workspaceId: string | undefined, field: string, idField: string): string {
+  if (workspaceId !== undefined) return `/${workspaceId}/serving-endpoints/${remoteName}/invocations`
+  if (isServingHost(u.hostname)) {
+    throw new ConfigError(`${field}: ${u.host} is a route-optimized host, whose invocation path carries the workspace id: set ${idField}, give the full invocation URL, or omit url to discover it`)
+  }
+  return `/serving-endpoints/${remoteName}/invocations`
+}
+
+// The endpoint id is the first label of a route-optimized host.
 function idFromHost (hostname: string, field: string): string {
   const label = hostname.split('.')[0] ?? ''
-  if (hostname.includes('.serving.') && /^[A-Za-z0-9-]+$/.test(label)) return label
+  if (isServingHost(hostname) && /^[A-Za-z0-9-]+$/.test(label)) return label
   throw new ConfigError(`${field}.endpointId: required when url's host (${hostname}) is not a route-optimized serving host`)
 }
 
@@ -256,10 +310,20 @@ function unique (names: string[], field: string): void {
   }
 }
 
-function describe (e: ErrorObject): string {
+/** One line per problem: an enum names its allowed values, an anyOf its forms (not each branch's errors). */
+function describe (errors: ErrorObject[]): string {
+  const anyOf = errors.filter(e => e.keyword === 'anyOf').map(e => e.instancePath)
+  const inside = (e: ErrorObject): boolean => anyOf.some(p => e.instancePath === p || e.instancePath.startsWith(p + '/'))
+  const lines = errors.filter(e => e.keyword === 'anyOf' || !inside(e)).map(describeOne)
+  return [...new Set(lines)].join('; ')
+}
+
+function describeOne (e: ErrorObject): string {
   const at = e.instancePath.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.') || '(root)'
   if (e.keyword === 'additionalProperties') return `${at}: unknown field '${String(e.params.additionalProperty)}'`
   if (e.keyword === 'required') return `${at === '(root)' ? '' : at + '.'}${String(e.params.missingProperty)}: required`
+  if (e.keyword === 'enum') return `${at}: must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`
+  if (e.keyword === 'anyOf') return `${at}: must be ${String((e.parentSchema as { description?: string } | undefined)?.description ?? 'one of the allowed forms')}`
   return `${at}: ${e.message ?? 'invalid'}`
 }
 

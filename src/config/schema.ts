@@ -1,10 +1,22 @@
-// The config file's JSON Schema (TypeBox): field types, defaults and limits in one place.
-import { Type, type Static } from '@sinclair/typebox'
+// The config file's JSON Schema (TypeBox): field types, defaults and limits in one place; the
+// config types (Static<>) and the defaults code falls back to are derived from it.
+import { Type, type SchemaOptions, type Static, type TUnsafe } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { ConfigError } from '../errors.js'
+
+/**
+ * A string that is one of `values`, as a JSON Schema `enum` (not a union of constants): a wrong
+ * value then gets one error naming the allowed values instead of one per alternative.
+ */
+function StringEnum<const T extends readonly string[]> (values: T, opts: SchemaOptions = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ ...opts, type: 'string', enum: [...values] })
+}
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' })
 const Port = Type.Integer({ minimum: 0, maximum: 65535 })
 const Sha256Hex = Type.String({ pattern: '^[0-9a-fA-F]{64}$' })
-const Action = Type.Union([Type.Literal('query_inference_endpoint'), Type.Literal('manage_inference_endpoint')])
+const ACTIONS = ['query_inference_endpoint', 'manage_inference_endpoint'] as const
+const ActionSchema = StringEnum(ACTIONS)
 
 export const ServerSchema = Type.Object({
   host: Type.String({ default: '0.0.0.0' }),
@@ -67,7 +79,7 @@ export const AdminSchema = Type.Object({
 }, { additionalProperties: false, default: {} })
 
 export const LogSchema = Type.Object({
-  level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' })
+  level: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 }, { additionalProperties: false, default: {} })
 
 export const TokensSchema = Type.Object({
@@ -87,6 +99,11 @@ export const WorkspaceSchema = Type.Object({
   name: Name,
   /** Workspace URL, e.g. https://adb-1234567890123456.7.azuredatabricks.net */
   host: Type.String({ pattern: '^https?://' }),
+  /**
+   * The workspace's numeric id (the `?o=` of its URL): an endpoint whose url is just an origin
+   * gets `/<workspaceId>/serving-endpoints/<remoteName>/invocations`, the route-optimized path.
+   */
+  workspaceId: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
   /** Token endpoint; defaults to {host}/oidc/v1/token. */
   tokenUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** The service principal's OAuth client id; optional with grant: federation (a federation policy may name it). */
@@ -97,7 +114,7 @@ export const WorkspaceSchema = Type.Object({
    * client_credentials (documented M2M, default); token_exchange (the SDKs' jwt-bearer exchange of
    * a workspace token); federation (RFC 8693 exchange of the subjectTokenFile JWT: no secret).
    */
-  grant: Type.Union([Type.Literal('client_credentials'), Type.Literal('token_exchange'), Type.Literal('federation')], { default: 'client_credentials' }),
+  grant: StringEnum(['client_credentials', 'token_exchange', 'federation'], { default: 'client_credentials' }),
   /** With grant: federation, a file holding the identity provider's JWT (e.g. a projected service-account token), re-read at every exchange. */
   subjectTokenFile: Type.Optional(Type.String({ minLength: 1 }))
 }, { additionalProperties: false })
@@ -112,7 +129,7 @@ export const EndpointSchema = Type.Object({
   endpointId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,128}$' })),
   /** The endpoint's name in the workspace; defaults to name. */
   remoteName: Type.Optional(Name),
-  action: Type.Optional(Action),
+  action: StringEnum(ACTIONS, { default: 'query_inference_endpoint' }),
   /** Upstream time to response headers (Databricks allows 297 s of model execution). */
   timeoutMs: Type.Integer({ minimum: 1, default: 300_000 }),
   connectTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
@@ -140,7 +157,7 @@ export const CallerLimitsSchema = Type.Object({
 export const CallerSchema = Type.Object({
   name: Name,
   /** sha256 (hex) of the caller's key; a list lets two keys be valid during a rotation. */
-  keySha256: Type.Optional(Type.Union([Sha256Hex, Type.Array(Sha256Hex, { minItems: 1 })])),
+  keySha256: Type.Optional(Type.Union([Sha256Hex, Type.Array(Sha256Hex, { minItems: 1 })], { description: 'a sha256 digest (64 hex digits) or a list of them' })),
   /** Values of auth.jwt.callerClaim that identify this caller; without them, its name does only when it has no key and no mtlsSubjects. */
   jwtSubjects: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
   /** Client-certificate subject CNs or SAN entries (DNS:…, URI:…) that identify this caller. */
@@ -148,13 +165,13 @@ export const CallerSchema = Type.Object({
   /** Endpoint names this caller may use, or ["*"]. */
   endpoints: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
   /** Actions this caller may use; an endpoint's action must be among them. */
-  actions: Type.Array(Action, { minItems: 1, default: ['query_inference_endpoint'] }),
+  actions: Type.Array(ActionSchema, { minItems: 1, default: ['query_inference_endpoint'] }),
   limits: Type.Optional(CallerLimitsSchema)
 }, { additionalProperties: false })
 
 export const TracingSchema = Type.Object({
   /** hop: forward traceparent with a new span id (the gateway is a hop); passthrough: as received. */
-  mode: Type.Union([Type.Literal('hop'), Type.Literal('passthrough')], { default: 'hop' })
+  mode: StringEnum(['hop', 'passthrough'], { default: 'hop' })
 }, { additionalProperties: false, default: {} })
 
 export const ConfigSchema = Type.Object({
@@ -170,3 +187,21 @@ export const ConfigSchema = Type.Object({
 }, { additionalProperties: false })
 
 export type RawConfig = Static<typeof ConfigSchema>
+export type Action = Static<typeof ActionSchema>
+export type Grant = Static<typeof WorkspaceSchema>['grant']
+export type CallerLimits = Static<typeof CallerLimitsSchema>
+export type ServerSettings = Static<typeof ServerSchema>
+export type TokensSettings = Static<typeof TokensSchema>
+
+/** The schema's own defaults for `server.*` and `tokens.*`: what code built without a config file falls back to. */
+export const SERVER_DEFAULTS: Readonly<ServerSettings> = Object.freeze(Value.Default(ServerSchema, {}) as ServerSettings)
+export const TOKENS_DEFAULTS: Readonly<TokensSettings> = Object.freeze(Value.Default(TokensSchema, {}) as TokensSettings)
+/** Where auth.jwt's signing keys come from: exactly one of jwksUrl and jwksFile (checked at load and when built in code). */
+export function jwksSource (jwt: Pick<Static<typeof JwtAuthSchema>, 'jwksUrl' | 'jwksFile'>): { url: string } | { file: string } {
+  if (jwt.jwksUrl !== undefined && jwt.jwksFile === undefined) return { url: jwt.jwksUrl }
+  if (jwt.jwksFile !== undefined && jwt.jwksUrl === undefined) return { file: jwt.jwksFile }
+  throw new ConfigError('auth.jwt: needs exactly one of jwksUrl or jwksFile')
+}
+
+/** A caller's actions when it lists none. */
+export const DEFAULT_ACTIONS: readonly Action[] = Object.freeze([...CallerSchema.properties.actions.default as Action[]])

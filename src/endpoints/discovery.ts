@@ -1,5 +1,5 @@
 // Control-plane lookup of a route-optimized endpoint: GET /api/2.0/serving-endpoints/{name}
-// with a workspace token; its data_plane_info.query_info is used verbatim (DATABRICKS.md §1).
+// with a workspace token; its data_plane_info.query_info is used verbatim (docs/databricks-protocol.md §5).
 import { request, type Dispatcher } from 'undici'
 import { BodyTooLarge, readLimited } from '../io/read-limited.js'
 import { ControlPlaneRefused, EndpointNotFound, EndpointNotReady, UpstreamUnavailable } from '../errors.js'
@@ -50,7 +50,7 @@ export async function discoverEndpoint (host: string, remoteName: string, worksp
     throw new UpstreamUnavailable(`endpoint lookup for '${remoteName}' answered without JSON`)
   }
   const info = body?.data_plane_info?.query_info
-  // No silent fallback to the workspace URL (DATABRICKS.md §6): only route-optimized endpoints.
+  // No silent fallback to the workspace URL (docs/databricks-protocol.md §1, §5): only route-optimized endpoints.
   if (body?.route_optimized !== true || typeof info?.endpoint_url !== 'string' || typeof info?.authorization_details !== 'string') {
     throw new EndpointNotFound(`endpoint '${remoteName}' is not route optimized (no data_plane_info)`)
   }

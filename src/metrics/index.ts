@@ -1,4 +1,4 @@
-// Every contract metric (DESIGN.md "Metrics") on a registry of its own; no global registry.
+// Every contract metric (README.md "Metrics") on a registry of its own; no global registry.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { PoolStats } from '../proxy/pools.js'
 

@@ -13,6 +13,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino'
 import { EndpointNotFound, MethodNotAllowed, RoutegateError } from '../errors.js'
 import { UNKNOWN_ENDPOINT, codeLabel, type Metrics } from '../metrics/index.js'
+import { SERVER_DEFAULTS } from '../config/schema.js'
 import { checkLoad, checkProtocol } from './admission.js'
 import { errorBody, errorShapeFor } from '../proxy/error-response.js'
 import { toWireError } from './errors.js'
@@ -104,8 +105,8 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     server.headersTimeout = limits.headersTimeoutMs
     // Node keeps only maxHeadersCount fields; one more than allowed means the caller sent too many.
     server.maxHeadersCount = limits.maxHeaderCount + 1
-    server.maxConnections = limits.maxConnections ?? 10_000
-    server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? 72_000
+    server.maxConnections = limits.maxConnections ?? SERVER_DEFAULTS.maxConnections
+    server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs
     installServerGuards(server, guards)
     logDrops(server, deps.logger, server.maxConnections)
     return server as Server

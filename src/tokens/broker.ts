@@ -1,6 +1,7 @@
 // The token broker: one cached, refreshed-ahead token per (workspace, endpoint id, action).
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
+import { TOKENS_DEFAULTS } from '../config/schema.js'
 import { TokenEndpointError, TokenUnavailable } from '../errors.js'
 import type { MintedToken } from './grants.js'
 import { CREDENTIAL_CODES, type OAuthCode } from './oauth-errors.js'
@@ -87,12 +88,12 @@ export class TokenBroker {
     this.#log = opts.logger
     this.#now = opts.now ?? Date.now
     this.#random = opts.random ?? Math.random
-    this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? 10_000
-    this.#jitterMs = opts.refreshJitterMs ?? 30_000
+    this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? TOKENS_DEFAULTS.fetchTimeoutMs
+    this.#jitterMs = opts.refreshJitterMs ?? TOKENS_DEFAULTS.refreshJitterMs
     this.#backoff = opts.backoff ?? DEFAULT_BACKOFF
     this.#events = opts.events ?? {}
     this.#entries = new LRUCache<string, Entry>({
-      max: opts.cacheSize ?? 10_000,
+      max: opts.cacheSize ?? TOKENS_DEFAULTS.cacheSize,
       dispose: (entry) => { this.#events.tokenChanged?.(entry.endpoints, undefined) }
     })
   }

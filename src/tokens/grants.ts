@@ -50,7 +50,7 @@ export async function clientCredentialsGrant (creds: ClientCredentials, authoriz
 }
 
 /**
- * The SDKs' data-plane exchange (DATABRICKS.md §2.3): a workspace token as the jwt-bearer
+ * The SDKs' data-plane exchange (docs/databricks-protocol.md §3): a workspace token as the jwt-bearer
  * assertion, scoped by authorization_details, with no client authentication.
  */
 export async function tokenExchangeGrant (tokenUrl: string, assertion: string, authorizationDetails: string, opts: GrantOptions): Promise<MintedToken> {

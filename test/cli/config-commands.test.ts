@@ -31,7 +31,7 @@ t.test('hash-key makes a key and prints its sha256, or hashes a given one', asyn
 t.test('check-config prints the resolved config with secrets masked, and names bad fields', async t => {
   const dir = t.testdir({
     'secret.txt': 'the-client-secret\n',
-    'good.yaml': `workspaces:\n  - name: prod\n    host: https://adb-1.azuredatabricks.net\n    clientId: \${env:CID}\n    clientSecret: \${file:SECRET_PATH}\nendpoints:\n  - name: fraud\n    workspace: prod\n    url: https://abc.serving.cloud.databricks.com\ncallers:\n  - name: c\n    keySha256: ${'b'.repeat(64)}\n    endpoints: ["*"]\n`,
+    'good.yaml': `workspaces:\n  - name: prod\n    host: https://adb-1.azuredatabricks.net\n    workspaceId: 1444828305810485\n    clientId: \${env:CID}\n    clientSecret: \${file:SECRET_PATH}\nendpoints:\n  - name: fraud\n    workspace: prod\n    url: https://abc.serving.cloud.databricks.com\ncallers:\n  - name: c\n    keySha256: ${'b'.repeat(64)}\n    endpoints: ["*"]\n`,
     'bad.yaml': 'workspaces: []\nendpoints: []\ncallers: []\nextra: 1\n'
   })
   const good = `${dir}/good.yaml`
@@ -43,7 +43,8 @@ t.test('check-config prints the resolved config with secrets masked, and names b
   t.equal(printed.workspaces[0].clientId, 'client-123')
   t.equal(printed.workspaces[0].clientSecret, '********')
   t.notMatch(ok.stdout + ok.stderr, 'the-client-secret')
-  t.equal(printed.endpoints[0].url, 'https://abc.serving.cloud.databricks.com/serving-endpoints/fraud/invocations')
+  t.equal(printed.workspaces[0].workspaceId, '1444828305810485', 'a YAML number is taken as the string of its digits')
+  t.equal(printed.endpoints[0].url, 'https://abc.serving.cloud.databricks.com/1444828305810485/serving-endpoints/fraud/invocations')
 
   const bad = await run(['check-config', '--config', `${dir}/bad.yaml`])
   t.equal(bad.code, 1)

@@ -28,11 +28,18 @@ t.test('the binary never starts the demo by itself: no config is a usage error (
     ['no command, no config', [], {}],
     ['serve without config', ['serve'], {}],
     ['an empty ROUTEGATE_CONFIG', [], { ROUTEGATE_CONFIG: '' }],
-    ['--port with --config', ['--config', '/etc/routegate.yaml', '--port', '9000'], {}]
+    ['--port with --config', ['--config', '/etc/routegate.yaml', '--port', '9000'], {}],
+    ['--host with --config', ['--config', '/etc/routegate.yaml', '--host', '127.0.0.1'], {}],
+    ['-p with ROUTEGATE_CONFIG', ['-p', '9000'], { ROUTEGATE_CONFIG: '/etc/routegate.yaml' }],
+    ['--host with serve --config', ['serve', '-c', '/etc/routegate.yaml', '--host', '::1'], {}],
+    ['--port with check-config', ['check-config', '--config', '/etc/routegate.yaml', '--port', '9000'], {}]
   ] as Array<[string, string[], Record<string, string>]>) {
     const r = await run(CLI, args, env)
     t.equal(r.code, 64, name)
     t.match(r.stderr, /^routegate: /, `${name}: says why`)
+    if (/^(--port|--host|-p) with /.test(name)) {
+      t.match(r.stderr, /^routegate: --port and --host are for demo and emulator; with --config, set server\.port and server\.host in the file\n/, `${name}: before reading the config`)
+    }
   }
 })
 

@@ -133,7 +133,7 @@ t.test('non-string scalars pass through unchanged', async t => {
 
 t.test('strings without references are unchanged and read nothing', async t => {
   const { d, reads } = deps({ X: 'x' })
-  for (const s of ['', 'plain', 'cost: $5', '$HOME', '${HOME}', '{env:X}', '$ {env:X}', 'env:X', '${env:X']) {
+  for (const s of ['', 'plain', 'cost: $5', '$HOME', '{env:X}', '$ {env:X}', 'env:X', '${env:X']) {
     t.equal(interpolate(s, d), s, JSON.stringify(s))
   }
   t.same(reads, [])
@@ -157,6 +157,28 @@ t.test('malformed references are left as written, not resolved or rejected', asy
   t.equal(interpolate('$${env:X}', d), '$x', 'a doubled $ is no escape: the reference inside still resolves')
   t.equal(configError(t, () => interpolate({ n: '${env:${env:X}}' }, d)).message, 'n: environment variable ${env:X is not set',
     'no nesting: the name runs from the outer reference to the first }')
+})
+
+t.test('a shell-style ${NAME} is refused with the reference to write instead', async t => {
+  const { d, reads } = deps({ DATABRICKS_CLIENT_ID: 'id', X: 'x' })
+  const cases: Array<[string, string]> = [
+    ['${DATABRICKS_CLIENT_ID}', 'DATABRICKS_CLIENT_ID'],
+    ['prefix-${X}', 'X'],
+    ['${env:X}/${HOME}', 'HOME'],
+    ['${PORT:-8080}', 'PORT'],
+    ['${_under_score9}', '_under_score9']
+  ]
+  for (const [s, name] of cases) {
+    t.equal(configError(t, () => interpolate({ workspaces: [{ clientId: s }] }, d)).message,
+      `workspaces[0].clientId: \${${name}} is not a reference (only \${env:NAME} and \${file:PATH} are): use \${env:${name}}`, s)
+  }
+  t.same(reads, [])
+})
+
+t.test('a ${NAME} inside a value read from a variable or a file is not checked (never interpolated)', async t => {
+  const { d } = deps({ SECRET: 'abc${NOT_A_REF}def' }, { '/s': 'x${ALSO_NOT}\n' })
+  t.equal(interpolate('${env:SECRET}', d), 'abc${NOT_A_REF}def')
+  t.equal(interpolate('${file:/s}', d), 'x${ALSO_NOT}')
 })
 
 t.test('names are taken verbatim up to the closing brace', async t => {

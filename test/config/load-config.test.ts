@@ -24,15 +24,6 @@ t.test('fills defaults and derives endpoint id, token URL and action', async t =
   t.ok(Object.isFrozen(c.endpoints[0]))
 })
 
-t.test('an origin-only url gets the invocation path of remoteName', async t => {
-  const doc = base()
-  doc.endpoints[0].url = 'https://abc123.serving.cloud.databricks.com'
-  doc.endpoints[0].remoteName = 'fraud-v2'
-  const c = parseConfig(doc, { env: {} })
-  t.equal(c.endpoints[0]?.url, 'https://abc123.serving.cloud.databricks.com/serving-endpoints/fraud-v2/invocations')
-  t.equal(c.endpoints[0]?.endpointId, 'abc123')
-})
-
 t.test('interpolates env and file references; secrets never print', async t => {
   const doc = base()
   doc.workspaces[0].clientId = '${env:CLIENT_ID}'
@@ -60,7 +51,8 @@ t.test('start-up errors name the field, never the secret', async t => {
     ['missing section', d => { delete d.callers }, /callers: required/],
     ['duplicate endpoint', d => { d.endpoints.push({ ...d.endpoints[0] }) }, /endpoints: duplicate 'fraud'/],
     ['ip host without id', d => { d.endpoints[0].url = 'http://127.0.0.1:9999/x/serving-endpoints/fraud/invocations' }, /endpoints\[0\]\.endpointId: required/],
-    ['bad action', d => { d.endpoints[0].action = 'delete_everything' }, /endpoints\[0\]\.action/]
+    ['bad action', d => { d.endpoints[0].action = 'delete_everything' }, /endpoints\[0\]\.action/],
+    ['shell-style reference', d => { d.workspaces[0].clientSecret = '${DATABRICKS_CLIENT_SECRET}' }, /^workspaces\[0\]\.clientSecret: \$\{DATABRICKS_CLIENT_SECRET\} is not a reference .*: use \$\{env:DATABRICKS_CLIENT_SECRET\}$/]
   ]
   for (const [name, edit, expected] of cases) {
     const doc = base()
@@ -73,7 +65,7 @@ t.test('start-up errors name the field, never the secret', async t => {
 })
 
 t.test('loads YAML files; a syntax error does not quote the line', async t => {
-  const yaml = `workspaces:\n  - name: prod\n    host: https://adb-1.azuredatabricks.net\n    clientId: sp\n    clientSecret: ${SECRET}\nendpoints:\n  - name: fraud\n    workspace: prod\n    url: https://abc.serving.cloud.databricks.com\ncallers:\n  - name: c\n    keySha256: ${HASH}\n    endpoints: ["*"]\n`
+  const yaml = `workspaces:\n  - name: prod\n    host: https://adb-1.azuredatabricks.net\n    clientId: sp\n    clientSecret: ${SECRET}\nendpoints:\n  - name: fraud\n    workspace: prod\n    url: https://abc.serving.cloud.databricks.com/1444828305810485/serving-endpoints/fraud/invocations\ncallers:\n  - name: c\n    keySha256: ${HASH}\n    endpoints: ["*"]\n`
   const c = loadConfig('/etc/routegate.yaml', { env: {}, readFile: () => yaml })
   t.equal(c.endpoints[0]?.endpointId, 'abc')
   const broken = yaml.replace(`clientSecret: ${SECRET}`, `clientSecret: [${SECRET}`)

@@ -1,6 +1,6 @@
 // `routegate --config FILE`: runs the gateway until SIGTERM/SIGINT, then drains and exits 0.
 import closeWithGrace from 'close-with-grace'
-import { loadConfig, type Config } from '../../config/load.js'
+import { configWarnings, loadConfig, type Config } from '../../config/load.js'
 import { createRoutegate, type Routegate } from '../../server/routegate.js'
 import { createLogger } from '../../server/logger.js'
 import type { Logger } from 'pino'
@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 export async function runServe (opts: { configPath: string }): Promise<number> {
   const config = loadConfig(opts.configPath)
   const logger = createLogger({ level: config.log.level })
+  for (const w of configWarnings(config)) logger.warn({ field: w.field }, `${w.field}: ${w.message}`)
   const rg = createRoutegate({ config, logger })
   let urls: { gatewayUrl: string, adminUrl: string }
   try {
