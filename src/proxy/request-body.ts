@@ -3,7 +3,7 @@
 // and chunked ones stream through a counter that enforces the endpoint's limit.
 import type { IncomingMessage } from 'node:http'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
-import { BadRequest, PayloadTooLarge } from '../errors.js'
+import { BadRequest, PayloadTooLarge, RoutegateError } from '../errors.js'
 
 export interface BodyPlan {
   /** What undici sends: a Buffer, a stream, or nothing. */
@@ -59,11 +59,13 @@ export async function planBody (req: IncomingMessage, limit: number, replayBuffe
   return { body: counted, replayable: false, bytes: () => counted.bytes }
 }
 
-/** Reads exactly `length` bytes into one Buffer; a short, long or aborted upload rejects. */
-export function readWhole (req: IncomingMessage, length: number): Promise<Buffer> {
+/**
+ * Reads the caller's body with `take` seeing each chunk (it returns an error to refuse the
+ * body), then `done` turning the end into the result (or an error). An upload that breaks off
+ * rejects with BAD_REQUEST; every listener is removed once it settles.
+ */
+function readBody<T> (req: IncomingMessage, take: (chunk: Buffer) => RoutegateError | undefined, done: () => T | RoutegateError): Promise<T> {
   return new Promise((resolve, reject) => {
-    const buf = Buffer.allocUnsafe(length)
-    let offset = 0
     const cleanup = (): void => {
       req.off('data', onData)
       req.off('end', onEnd)
@@ -71,19 +73,17 @@ export function readWhole (req: IncomingMessage, length: number): Promise<Buffer
       req.off('close', onAbort)
     }
     const onData = (chunk: Buffer): void => {
-      if (offset + chunk.length > length) {
-        cleanup()
-        req.resume()
-        reject(new BadRequest(`request body is longer than its content-length (${length})`))
-        return
-      }
-      chunk.copy(buf, offset)
-      offset += chunk.length
+      const refused = take(chunk)
+      if (refused === undefined) return
+      cleanup()
+      req.resume()
+      reject(refused)
     }
     const onEnd = (): void => {
       cleanup()
-      if (offset === length) resolve(buf)
-      else reject(new BadRequest(`request body has ${offset} bytes, content-length says ${length}`))
+      const result = done()
+      if (result instanceof RoutegateError) reject(result)
+      else resolve(result)
     }
     const onAbort = (): void => {
       cleanup()
@@ -94,6 +94,18 @@ export function readWhole (req: IncomingMessage, length: number): Promise<Buffer
     req.on('error', onAbort)
     req.on('close', onAbort)
   })
+}
+
+/** Reads exactly `length` bytes into one Buffer; a short, long or aborted upload rejects. */
+export async function readWhole (req: IncomingMessage, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length)
+  let offset = 0
+  return await readBody<Buffer>(req, (chunk) => {
+    if (offset + chunk.length > length) return new BadRequest(`request body is longer than its content-length (${length})`)
+    chunk.copy(buf, offset)
+    offset += chunk.length
+    return undefined
+  }, () => offset === length ? buf : new BadRequest(`request body has ${offset} bytes, content-length says ${length}`))
 }
 
 /**
@@ -130,35 +142,12 @@ export async function readBounded (req: IncomingMessage, limit: number): Promise
   if (declared === 0 || (declared === undefined && req.headers['transfer-encoding'] === undefined)) return Buffer.alloc(0)
   if (req.destroyed) throw new BadRequest('request body is malformed or was cut off')
   if (declared !== undefined) return await readWhole(req, declared)
-  return await new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    const cleanup = (): void => {
-      req.off('data', onData)
-      req.off('end', onEnd)
-      req.off('error', onAbort)
-      req.off('close', onAbort)
-    }
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length
-      if (size > limit) {
-        cleanup()
-        reject(new PayloadTooLarge(`request body is larger than ${limit} bytes`))
-        return
-      }
-      chunks.push(chunk)
-    }
-    const onEnd = (): void => {
-      cleanup()
-      resolve(Buffer.concat(chunks, size))
-    }
-    const onAbort = (): void => {
-      cleanup()
-      reject(new BadRequest('request body ended early (the upload was aborted or truncated)'))
-    }
-    req.on('data', onData)
-    req.on('end', onEnd)
-    req.on('error', onAbort)
-    req.on('close', onAbort)
-  })
+  const chunks: Buffer[] = []
+  let size = 0
+  return await readBody(req, (chunk) => {
+    size += chunk.length
+    if (size > limit) return new PayloadTooLarge(`request body is larger than ${limit} bytes`)
+    chunks.push(chunk)
+    return undefined
+  }, () => Buffer.concat(chunks, size))
 }
