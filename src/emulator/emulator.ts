@@ -80,7 +80,10 @@ export function buildEmulator (opts?: EmulatorOptions): Emulator {
       return ctx.stats.snapshot().mints.byScope[`${endpoint.id}:${action}`] ?? 0
     },
     revoke,
-    reset
+    reset,
+    streams: () => ctx.stats.streams(),
+    stream: (requestId: string) => ctx.stats.stream(requestId),
+    streamEnded: (requestId?: string, timeoutMs?: number) => ctx.stats.streamEnded(requestId, timeoutMs)
   }
 }
 

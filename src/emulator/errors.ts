@@ -39,6 +39,24 @@ export function sendApiError (reply: FastifyReply, status: number, errorCode: st
   return reply.code(status).type('application/json').send({ error_code: errorCode, message })
 }
 
+/**
+ * A data-plane error in one of the two forms serving endpoints answer with: `error_code` as a
+ * string, or as the HTTP status with the reason in an `X-Databricks-Reason-Phrase` header.
+ */
+export function sendDataPlaneError (
+  reply: FastifyReply,
+  status: number,
+  form: 'string' | 'numeric',
+  errorCode: string,
+  message: string,
+  reasonPhrase?: string
+): FastifyReply {
+  const phrase = reasonPhrase ?? (form === 'numeric' ? message : undefined)
+  // Header values must be visible ASCII; messages may quote anything a client sent.
+  if (phrase !== undefined) reply.header('x-databricks-reason-phrase', phrase.replace(/[^\x20-\x7e]/g, '?'))
+  return reply.code(status).type('application/json').send({ error_code: form === 'numeric' ? status : errorCode, message })
+}
+
 export const OAUTH_ERRORS = {
   invalidRequest: 'invalid_request',
   invalidClient: 'invalid_client',

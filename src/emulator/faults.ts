@@ -23,6 +23,18 @@ export interface DataPlaneFault {
   status?: number
   /** Response body; a string is sent as text/plain, anything else as JSON. Default: a Databricks error for `status`. */
   body?: unknown
+  /**
+   * Form of the default error body: `'string'` → `{"error_code":"BAD_REQUEST","message":…}`;
+   * `'numeric'` → `{"error_code":400,"message":…}` with an `X-Databricks-Reason-Phrase` header.
+   * Default: the endpoint's `errorForm` (itself default `'string'`).
+   */
+  errorForm?: 'string' | 'numeric'
+  /** `error_code` of a string-form default body. Default: the code conventionally paired with `status`. */
+  errorCode?: string
+  /** `message` of the default body. Default 'Injected fault'. */
+  message?: string
+  /** `X-Databricks-Reason-Phrase` header value; sent with any form when given. Default for the numeric form: `message`. */
+  reasonPhrase?: string
   retryAfter?: string
   /** Delay before the response headers. */
   latencyMs?: number
@@ -30,6 +42,11 @@ export interface DataPlaneFault {
   hang?: boolean
   /** Destroy the socket (TCP reset) as soon as the request arrives. */
   reset?: boolean
+  /**
+   * Serve normally, then reset the connection after this many SSE data events have been sent
+   * (0: right after the headers). A JSON answer is cut after its headers and half its body.
+   */
+  resetAfterChunks?: number
   times?: number
 }
 
@@ -164,6 +181,12 @@ function checkDataPlane (f: DataPlaneFault): DataPlaneFault {
   optional(f.latencyMs, 'latencyMs', isDelay)
   optional(f.hang, 'hang', v => typeof v === 'boolean')
   optional(f.reset, 'reset', v => typeof v === 'boolean')
+  optional(f.resetAfterChunks, 'resetAfterChunks', v => Number.isSafeInteger(v) && (v as number) >= 0)
+  optional(f.errorForm, 'errorForm', v => v === 'string' || v === 'numeric')
+  optional(f.errorCode, 'errorCode', v => typeof v === 'string' && v !== '')
+  optional(f.message, 'message', v => typeof v === 'string')
+  // A header value: visible ASCII and spaces only, or node refuses to send it.
+  optional(f.reasonPhrase, 'reasonPhrase', v => typeof v === 'string' && /^[\x20-\x7e]*$/.test(v))
   optional(f.times, 'times', v => Number.isSafeInteger(v) && (v as number) > 0)
   return { ...f }
 }

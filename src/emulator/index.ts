@@ -8,9 +8,11 @@ export type {
   EmulatorEndpointInfo,
   EmulatorOptions,
   EmulatorPrincipal,
+  EmulatorTask,
+  ErrorForm,
   RevokeFilter,
   RunningEmulator,
   StartEmulatorOptions
 } from './types.js'
 export type { ColdStartFault, DataPlaneFault, FaultController, FaultSpec, TokenFault } from './faults.js'
-export type { EmulatorStats, InvocationSnapshot } from './stats.js'
+export type { EmulatorStats, InvocationSnapshot, StreamRecord, StreamState } from './stats.js'

@@ -6,6 +6,11 @@ export class Lifecycle {
   #held = new Set<Socket>()
   #closed = false
 
+  /** Whether close() has run: sockets ending now were cut by the emulator, not by their clients. */
+  get closed (): boolean {
+    return this.#closed
+  }
+
   /** Resolves true after `ms`, or false at once if the emulator closes first. */
   sleep (ms: number): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false)

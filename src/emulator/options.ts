@@ -1,6 +1,6 @@
 // Validates emulator options eagerly and fills in every default.
 import type { EmulatorEndpoint, EmulatorEndpointInfo, EmulatorOptions, EmulatorPrincipal, FederationPolicy } from './types.js'
-import { EMULATOR_ACTIONS } from './types.js'
+import { EMULATOR_ACTIONS, EMULATOR_TASKS } from './types.js'
 import { randomClientCredentials, randomHex, randomWorkspaceId } from './random.js'
 
 export interface ResolvedOptions {
@@ -12,6 +12,7 @@ export interface ResolvedOptions {
   now: () => number
   logger: boolean | object
   streamIntervalMs: number
+  defaultMaxTokens: number
   federationPolicies: FederationPolicy[]
 }
 
@@ -24,6 +25,9 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
   const workspaceId = opts.workspaceId ?? randomWorkspaceId()
   if (!/^\d+$/.test(workspaceId)) throw new TypeError('workspaceId must be a string of digits')
 
+  const streamIntervalMs = delay('streamIntervalMs', opts.streamIntervalMs ?? 10)
+  const defaultMaxTokens = maxTokens('defaultMaxTokens', opts.defaultMaxTokens ?? 5)
+
   const endpoints: Record<string, EmulatorEndpointInfo> = {}
   const ids = new Set<string>()
   for (const ep of opts.endpoints ?? DEFAULT_ENDPOINTS) {
@@ -35,14 +39,7 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
     if (!ENDPOINT_ID.test(id)) throw new TypeError(`endpoint id ${JSON.stringify(id)} must be alphanumeric`)
     if (ids.has(id)) throw new TypeError(`duplicate endpoint id ${id}`)
     ids.add(id)
-    endpoints[ep.name] = {
-      name: ep.name,
-      id,
-      routeOptimized: ep.routeOptimized ?? true,
-      ready: ep.ready ?? true,
-      workspaceUrlAllowed: ep.workspaceUrlAllowed ?? false,
-      servedModelName: ep.servedModelName ?? `${ep.name}-1`
-    }
+    endpoints[ep.name] = resolveEndpoint(ep, id, { streamIntervalMs, defaultMaxTokens })
   }
 
   const principals = (opts.principals ?? [{
@@ -54,8 +51,6 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
 
   const tokenTtlSeconds = positiveInteger('tokenTtlSeconds', opts.tokenTtlSeconds ?? 3600)
   const dataPlaneTokenTtlSeconds = positiveInteger('dataPlaneTokenTtlSeconds', opts.dataPlaneTokenTtlSeconds ?? tokenTtlSeconds)
-  const streamIntervalMs = opts.streamIntervalMs ?? 10
-  if (!Number.isFinite(streamIntervalMs) || streamIntervalMs < 0) throw new TypeError('streamIntervalMs must be a non-negative number')
   if (opts.now !== undefined && typeof opts.now !== 'function') throw new TypeError('now must be a function')
 
   return {
@@ -67,8 +62,45 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
     now: opts.now ?? Date.now,
     logger: opts.logger ?? false,
     streamIntervalMs,
+    defaultMaxTokens,
     federationPolicies: (opts.federationPolicies ?? []).map(p => validatePolicy(p, clientIds))
   }
+}
+
+/** Fills in an endpoint's defaults; `id` is already checked. Exported for endpoints created at run time. */
+export function resolveEndpoint (ep: EmulatorEndpoint, id: string, defaults: { streamIntervalMs: number, defaultMaxTokens: number }): EmulatorEndpointInfo {
+  if (ep.task !== undefined && !(EMULATOR_TASKS as readonly string[]).includes(ep.task)) {
+    throw new TypeError(`endpoint ${ep.name}: task must be one of ${EMULATOR_TASKS.join(', ')}`)
+  }
+  if (ep.errorForm !== undefined && ep.errorForm !== 'string' && ep.errorForm !== 'numeric') {
+    throw new TypeError(`endpoint ${ep.name}: errorForm must be 'string' or 'numeric'`)
+  }
+  const dimensions = ep.embeddingDimensions ?? 8
+  if (!Number.isSafeInteger(dimensions) || dimensions < 1 || dimensions > 4096) throw new TypeError(`endpoint ${ep.name}: embeddingDimensions must be an integer in 1..4096`)
+  return {
+    name: ep.name,
+    id,
+    routeOptimized: ep.routeOptimized ?? true,
+    ready: ep.ready ?? true,
+    workspaceUrlAllowed: ep.workspaceUrlAllowed ?? false,
+    servedModelName: ep.servedModelName ?? `${ep.name}-1`,
+    task: ep.task,
+    defaultMaxTokens: maxTokens(`endpoint ${ep.name}: defaultMaxTokens`, ep.defaultMaxTokens ?? defaults.defaultMaxTokens),
+    streamIntervalMs: delay(`endpoint ${ep.name}: streamIntervalMs`, ep.streamIntervalMs ?? defaults.streamIntervalMs),
+    embeddingDimensions: dimensions,
+    errorForm: ep.errorForm ?? 'string'
+  }
+}
+
+function delay (name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number`)
+  return value
+}
+
+// The same cap as a request's max_tokens (see openai.ts).
+function maxTokens (name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > 1000) throw new TypeError(`${name} must be an integer in 1..1000`)
+  return value
 }
 
 function validatePrincipal (p: EmulatorPrincipal): EmulatorPrincipal {

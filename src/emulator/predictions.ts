@@ -10,7 +10,7 @@ export function predict (body: Record<string, unknown>): PredictionResult {
   if (key === undefined || keys.length > 1) {
     return {
       ok: false,
-      message: `Invalid input: expected exactly one of ${CUSTOM_MODEL_KEYS.join(', ')} (or messages for chat), got ${keys.length}.`
+      message: `Invalid input: expected exactly one of ${CUSTOM_MODEL_KEYS.join(', ')} (or messages, prompt or input for chat, completions or embeddings), got ${keys.length}.`
     }
   }
   const value = body[key]

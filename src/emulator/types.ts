@@ -1,7 +1,7 @@
 // Public option and result types of the Databricks emulator.
 import type { FastifyInstance } from 'fastify'
 import type { FaultController } from './faults.js'
-import type { EmulatorStats } from './stats.js'
+import type { EmulatorStats, StreamRecord } from './stats.js'
 
 /** An action a principal may hold on a serving endpoint (DATABRICKS.md §2.2). */
 export type EmulatorAction = 'query_inference_endpoint' | 'manage_inference_endpoint'
@@ -17,6 +17,19 @@ export interface EmulatorPrincipal {
   permissions: Array<{ endpoint: string, actions: EmulatorAction[] }>
 }
 
+/**
+ * What an endpoint serves at `/invocations`, as Databricks' `task` field names it. Without a task
+ * the body's fields pick: `messages` chat, `prompt` completions, `input` embeddings, else the
+ * MLflow custom-model formats.
+ */
+export type EmulatorTask = 'llm/v1/chat' | 'llm/v1/completions' | 'llm/v1/embeddings'
+
+/** The tasks, for validation. */
+export const EMULATOR_TASKS = ['llm/v1/chat', 'llm/v1/completions', 'llm/v1/embeddings'] as const
+
+/** How error bodies of the data plane are written: `error_code` as a string (`"BAD_REQUEST"`) or as the status (`400`, with `X-Databricks-Reason-Phrase`). */
+export type ErrorForm = 'string' | 'numeric'
+
 /** A serving endpoint as configured. */
 export interface EmulatorEndpoint {
   name: string
@@ -30,6 +43,16 @@ export interface EmulatorEndpoint {
   workspaceUrlAllowed?: boolean
   /** Default `${name}-1`; sent back in the `served-model-name` header. */
   servedModelName?: string
+  /** Restricts `/invocations` to one OpenAI-compatible shape. Default: picked per request by the body's fields. */
+  task?: EmulatorTask
+  /** Completion tokens (= stream chunks) when the body has no `max_tokens`. Default: the emulator's `defaultMaxTokens`. */
+  defaultMaxTokens?: number
+  /** Delay between SSE chunks of this endpoint. Default: the emulator's `streamIntervalMs`. */
+  streamIntervalMs?: number
+  /** Length of each embedding vector. Default 8. */
+  embeddingDimensions?: number
+  /** Form of this endpoint's data-plane error bodies. Default `'string'`. */
+  errorForm?: ErrorForm
 }
 
 /** A served endpoint with every default filled in. Mutable on purpose: tests may flip `ready` mid-run. */
@@ -40,6 +63,11 @@ export interface EmulatorEndpointInfo {
   ready: boolean
   workspaceUrlAllowed: boolean
   servedModelName: string
+  task: EmulatorTask | undefined
+  defaultMaxTokens: number
+  streamIntervalMs: number
+  embeddingDimensions: number
+  errorForm: ErrorForm
 }
 
 /**
@@ -75,6 +103,8 @@ export interface EmulatorOptions {
   logger?: boolean | object
   /** Delay between SSE chunks. Default 10 ms. */
   streamIntervalMs?: number
+  /** Completion tokens (= stream chunks) when a body has no `max_tokens`. Default 5. */
+  defaultMaxTokens?: number
 }
 
 export interface StartEmulatorOptions extends EmulatorOptions {
@@ -103,6 +133,14 @@ export interface Emulator {
   revoke: (filter?: RevokeFilter) => number
   /** Clears stats and faults (tokens stay valid). */
   reset: () => void
+  /** The recorded SSE streams, oldest first (the last 100), or the one answered with this `x-request-id`. */
+  streams: () => StreamRecord[]
+  stream: (requestId: string) => StreamRecord | undefined
+  /**
+   * Resolves with the stream's record once it has ended (completed, cancelled, reset or closed);
+   * without `requestId`, the most recently started stream. Rejects after `timeoutMs` (default 5000).
+   */
+  streamEnded: (requestId?: string, timeoutMs?: number) => Promise<StreamRecord>
 }
 
 export interface RunningEmulator extends Emulator {

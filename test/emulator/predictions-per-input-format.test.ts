@@ -60,8 +60,8 @@ t.test('JSON that is no known input is INVALID_PARAMETER_VALUE', async t => {
   const token = await dataPlaneToken(emu, 'fraud-model')
   const cases: Array<[string, unknown, string]> = [
     ['array body', [1, 2], 'The request body must be a JSON object.'],
-    ['unknown keys', { foo: 1 }, 'Invalid input: expected exactly one of dataframe_split, dataframe_records, instances, inputs (or messages for chat), got 0.'],
-    ['two formats', { inputs: [1], instances: [1] }, 'Invalid input: expected exactly one of dataframe_split, dataframe_records, instances, inputs (or messages for chat), got 2.'],
+    ['unknown keys', { foo: 1 }, 'Invalid input: expected exactly one of dataframe_split, dataframe_records, instances, inputs (or messages, prompt or input for chat, completions or embeddings), got 0.'],
+    ['two formats', { inputs: [1], instances: [1] }, 'Invalid input: expected exactly one of dataframe_split, dataframe_records, instances, inputs (or messages, prompt or input for chat, completions or embeddings), got 2.'],
     ['dataframe_split as a list', { dataframe_split: [{ data: [[1]] }] }, 'dataframe_split must be an object whose data is an array of rows.'],
     ['dataframe_split rows not arrays', { dataframe_split: { data: [1] } }, 'dataframe_split must be an object whose data is an array of rows.'],
     ['dataframe_split bad columns', { dataframe_split: { columns: 'a', data: [[1]] } }, 'dataframe_split.columns must be an array.'],

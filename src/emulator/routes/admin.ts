@@ -1,4 +1,4 @@
-// Test-only admin API under /_emulator/: stats, faults, revocation and reset over HTTP.
+// Test-only admin API under /_emulator/: stats, streams, faults, revocation and reset over HTTP.
 import type { FastifyInstance } from 'fastify'
 import type { EmulatorContext } from '../context.js'
 import type { FaultSpec } from '../faults.js'
@@ -27,6 +27,19 @@ export function adminRoutes (ctx: EmulatorContext, actions: AdminActions) {
     app.delete('/_emulator/faults', async (_request, reply) => {
       ctx.faults.clear()
       return reply.code(204).send()
+    })
+    app.get('/_emulator/streams', async () => ctx.stats.streams())
+    // ?waitMs=N waits up to N ms (at most 60 s) for the stream to end: tests in another process need no polling loop.
+    app.get<{ Params: { requestId: string }, Querystring: { waitMs?: string } }>('/_emulator/streams/:requestId', async (request, reply) => {
+      const { requestId } = request.params
+      const waitMs = request.query.waitMs === undefined ? 0 : Number(request.query.waitMs)
+      if (!Number.isFinite(waitMs) || waitMs < 0 || waitMs > 60_000) {
+        return sendApiError(reply, 400, API_ERROR_CODES.invalidParameterValue, 'waitMs must be a number of milliseconds in 0..60000.')
+      }
+      const record = ctx.stats.stream(requestId)
+      if (record === undefined) return sendApiError(reply, 404, API_ERROR_CODES.resourceDoesNotExist, `No stream ${requestId}.`)
+      if (waitMs === 0 || record.state !== 'streaming') return record
+      return await ctx.stats.streamEnded(requestId, waitMs).catch(() => ctx.stats.stream(requestId))
     })
     app.post<{ Body: RevokeFilter | undefined }>('/_emulator/revoke', async request => {
       return { revoked: actions.revoke(request.body ?? {}) }

@@ -1,16 +1,16 @@
 // Model invocations: the route-optimized data-plane URL and the workspace URLs (DATABRICKS.md §1.3, §3).
 import { randomUUID } from 'node:crypto'
-import { PassThrough } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { ChatRequest } from '../chat.js'
 import type { EmulatorContext } from '../context.js'
 import type { InvocationRoute, InvocationSnapshot } from '../stats.js'
-import type { EmulatorEndpointInfo } from '../types.js'
+import type { EmulatorEndpointInfo, EmulatorTask } from '../types.js'
+import type { OpenAiKind } from '../openai.js'
 import { allowsQuery, scopeKeys } from '../authorization-details.js'
 import { checkBearer } from '../bearer.js'
-import { chatCompletion, chunkFactory, parseChat } from '../chat.js'
+import { completion, embeddings, kindOf, parseOpenAi } from '../openai.js'
+import { cutJsonAnswer, streamAnswer } from '../sse.js'
 import { endpointByName } from '../context.js'
-import { API_ERROR_CODES, apiErrorCodeFor, sendApiError, statusOf } from '../errors.js'
+import { API_ERROR_CODES, apiErrorCodeFor, sendDataPlaneError, statusOf } from '../errors.js'
 import { hasPermission } from '../permissions.js'
 import { predict } from '../predictions.js'
 
@@ -18,6 +18,13 @@ import { predict } from '../predictions.js'
 const BODY_LIMIT = 16 * 1024 * 1024
 
 interface Params { workspaceId?: string, name: string }
+
+const KIND_OF_TASK: Record<EmulatorTask, OpenAiKind> = {
+  'llm/v1/chat': 'chat',
+  'llm/v1/completions': 'completions',
+  'llm/v1/embeddings': 'embeddings'
+}
+const FIELD_OF_KIND: Record<OpenAiKind, string> = { chat: 'messages', completions: 'prompt', embeddings: 'input' }
 type InvocationRequest = FastifyRequest<{ Params: Params }>
 
 export function invocationRoutes (ctx: EmulatorContext) {
@@ -27,12 +34,14 @@ export function invocationRoutes (ctx: EmulatorContext) {
     app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => { done(null, body) })
 
     const entries = new WeakMap<FastifyRequest, InvocationSnapshot>()
+    // Requests whose fault lets them be served, then cuts the answer midway.
+    const cuts = new WeakMap<FastifyRequest, number>()
     const viaOf = (request: FastifyRequest): InvocationRoute =>
       request.routeOptions.url?.startsWith('/:workspaceId/') === true ? 'data-plane' : 'workspace'
 
     const fail = (request: InvocationRequest, reply: FastifyReply, status: number, code: string, message: string): FastifyReply => {
       ctx.stats.outcome(request.params.name, viaOf(request), status)
-      return sendApiError(reply, status, code, message)
+      return sendDataPlaneError(reply, status, endpointByName(ctx, request.params.name)?.errorForm ?? 'string', code, message)
     }
 
     const record: (via: InvocationRoute) => (request: InvocationRequest, reply: FastifyReply) => Promise<void> =
@@ -125,13 +134,21 @@ export function invocationRoutes (ctx: EmulatorContext) {
         return reply
       }
       if (fault.latencyMs !== undefined && !(await ctx.lifecycle.sleep(fault.latencyMs))) return abandon(request, reply)
-      if (fault.status === undefined && fault.body === undefined) return undefined
+      if (fault.status === undefined && fault.body === undefined) {
+        if (fault.resetAfterChunks !== undefined) cuts.set(request, fault.resetAfterChunks)
+        return undefined
+      }
       const status = fault.status ?? 500
       ctx.stats.outcome(name, 'data-plane', status)
       if (fault.retryAfter !== undefined) reply.header('retry-after', fault.retryAfter)
+      if (fault.body === undefined) {
+        const form = fault.errorForm ?? endpointByName(ctx, name)?.errorForm ?? 'string'
+        return sendDataPlaneError(reply, status, form, fault.errorCode ?? apiErrorCodeFor(status), fault.message ?? 'Injected fault', fault.reasonPhrase)
+      }
+      if (fault.reasonPhrase !== undefined) reply.header('x-databricks-reason-phrase', fault.reasonPhrase)
       reply.code(status)
       if (typeof fault.body === 'string') return reply.type('text/plain; charset=utf-8').send(fault.body)
-      return reply.type('application/json').send(fault.body ?? { error_code: apiErrorCodeFor(status), message: 'Injected fault' })
+      return reply.type('application/json').send(fault.body)
     }
 
     async function serve (request: InvocationRequest, reply: FastifyReply, endpoint: EmulatorEndpointInfo): Promise<FastifyReply> {
@@ -160,11 +177,21 @@ export function invocationRoutes (ctx: EmulatorContext) {
         return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, 'The request body must be a JSON object.')
       }
       const input = body as Record<string, unknown>
-      if (Object.hasOwn(input, 'messages')) {
-        const chat = parseChat(input)
-        if (!chat.ok) return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, chat.message)
-        if (chat.request.stream) return stream(request, reply, endpoint, chat.request)
-        return succeed(request, reply, endpoint, chatCompletion(chat.request, endpoint.servedModelName, ctx.now()))
+      const asked = kindOf(input)
+      if (endpoint.task !== undefined && asked !== KIND_OF_TASK[endpoint.task]) {
+        return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue,
+          `Endpoint '${endpoint.name}' serves ${endpoint.task}: the request body needs '${FIELD_OF_KIND[KIND_OF_TASK[endpoint.task]]}'.`)
+      }
+      if (asked !== undefined) {
+        const parsed = parseOpenAi(asked, input, endpoint.defaultMaxTokens)
+        if (!parsed.ok) return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, parsed.message)
+        const req = parsed.request
+        if (req.kind === 'embeddings') return succeed(request, reply, endpoint, embeddings(req, endpoint.servedModelName, endpoint.embeddingDimensions))
+        if (req.stream) {
+          ctx.stats.outcome(endpoint.name, viaOf(request), 200)
+          return streamAnswer(ctx, request, reply, endpoint, req, cuts.get(request))
+        }
+        return succeed(request, reply, endpoint, completion(req, endpoint.servedModelName, ctx.now()))
       }
       const result = predict(input)
       if (!result.ok) return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, result.message)
@@ -172,33 +199,13 @@ export function invocationRoutes (ctx: EmulatorContext) {
     }
 
     function succeed (request: InvocationRequest, reply: FastifyReply, endpoint: EmulatorEndpointInfo, payload: object): FastifyReply {
+      const cut = cuts.get(request)
+      if (cut !== undefined) {
+        ctx.stats.outcome(endpoint.name, viaOf(request), 'reset')
+        return cutJsonAnswer(ctx, request, reply, { 'served-model-name': endpoint.servedModelName }, payload)
+      }
       ctx.stats.outcome(endpoint.name, viaOf(request), 200)
       return reply.header('served-model-name', endpoint.servedModelName).type('application/json').send(payload)
-    }
-
-    // Chunks are written as produced, streamIntervalMs apart, so clients see a live stream (DATABRICKS.md §3.3).
-    function stream (request: InvocationRequest, reply: FastifyReply, endpoint: EmulatorEndpointInfo, chat: ChatRequest): FastifyReply {
-      ctx.stats.outcome(endpoint.name, viaOf(request), 200)
-      const out = new PassThrough()
-      const chunk = chunkFactory(chat, endpoint.servedModelName, ctx.now())
-      const pump = async (): Promise<void> => {
-        for (let i = 0; i <= chat.maxTokens; i++) {
-          if (i > 0 && !(await ctx.lifecycle.sleep(ctx.streamIntervalMs))) {
-            out.destroy()
-            return
-          }
-          if (out.destroyed) return
-          if (i < chat.maxTokens) out.write(`data: ${JSON.stringify(chunk(i))}\n\n`)
-          else out.end('data: [DONE]\n\n')
-        }
-      }
-      /* c8 ignore next - pump only writes to a PassThrough and cannot reject; this guards against future edits */
-      pump().catch(err => out.destroy(err as Error))
-      return reply
-        .header('served-model-name', endpoint.servedModelName)
-        .header('content-type', 'text/event-stream; charset=utf-8')
-        .header('cache-control', 'no-cache')
-        .send(out)
     }
 
     function abandon (request: FastifyRequest, reply: FastifyReply): FastifyReply {
