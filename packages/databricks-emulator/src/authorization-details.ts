@@ -1,4 +1,4 @@
-// Parses and checks OAuth `authorization_details` for serving endpoints (DATABRICKS.md §2.2).
+// Parses and checks OAuth `authorization_details` for serving endpoints (README, Token endpoint).
 import type { EmulatorAction, EmulatorEndpointInfo, EmulatorPrincipal } from './types.js'
 import { EMULATOR_ACTIONS } from './types.js'
 import { hasPermission } from './permissions.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startEmulator } from '../../src/emulator/index.js'
+import { startEmulator } from '../src/index.js'
 
 t.test('url has no trailing slash and endpointUrl is the route-optimized path', async t => {
   const emu = await startEmulator({ workspaceId: '1444828305810485' })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { apiErrorCodeFor, oauthErrorFor, oauthStatusFor, statusOf } from '../../src/emulator/errors.js'
+import { apiErrorCodeFor, oauthErrorFor, oauthStatusFor, statusOf } from '../src/errors.js'
 
 t.test('error handlers keep fastify statuses and treat anything else as a 500', async t => {
   t.equal(statusOf({ statusCode: 413 }), 413)

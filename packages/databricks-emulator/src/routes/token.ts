@@ -1,4 +1,4 @@
-// POST /oidc/v1/token: client_credentials and jwt-bearer grants, with OAuth-shaped errors only (DATABRICKS.md §2.2–2.5).
+// POST /oidc/v1/token: client_credentials and jwt-bearer grants, with OAuth-shaped errors only (README, Token endpoint).
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorContext } from '../context.js'
@@ -85,7 +85,7 @@ function clientCredentials (ctx: EmulatorContext, request: FastifyRequest, reply
 }
 
 // No client authentication: the assertion is the credential. The legacy go SDK still attaches
-// `Authorization: Bearer <cp token>` (DATABRICKS.md §2.3), so any Authorization header is ignored.
+// `Authorization: Bearer <cp token>` (README, Token endpoint), so any Authorization header is ignored.
 function jwtBearer (ctx: EmulatorContext, request: FastifyRequest, reply: FastifyReply, form: URLSearchParams): FastifyReply {
   const assertion = form.get('assertion')
   if (assertion === null || assertion === '') return sendOAuthError(reply, 400, OAUTH_ERRORS.invalidRequest, 'Missing assertion')

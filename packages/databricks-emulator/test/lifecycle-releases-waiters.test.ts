@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Lifecycle } from '../../src/emulator/lifecycle.js'
+import { Lifecycle } from '../src/lifecycle.js'
 
 t.test('close() resolves pending sleeps with false, and later sleeps at once', async t => {
   const life = new Lifecycle()

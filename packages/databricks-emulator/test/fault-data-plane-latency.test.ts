@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startEmulator } from '../../src/emulator/index.js'
+import { startEmulator } from '../src/index.js'
 import { dataPlaneToken, invoke, start } from './helpers/client.js'
 
 t.test('latencyMs delays the response headers, then serves (or answers the fault status)', async t => {

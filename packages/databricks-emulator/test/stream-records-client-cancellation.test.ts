@@ -28,7 +28,7 @@ t.test('a client leaving mid-stream is recorded as a cancellation, and the strea
 })
 
 t.test('the emulator closing mid-stream is recorded as closed, not as a cancellation', async t => {
-  const { startEmulator } = await import('../../src/emulator/index.js')
+  const { startEmulator } = await import('../src/index.js')
   const emu = await startEmulator({ streamIntervalMs: 20 })
   const token = await dataPlaneToken(emu, 'feed-ads')
   const res = await fetch(emu.endpointUrl('feed-ads'), {

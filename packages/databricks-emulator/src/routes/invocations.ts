@@ -1,4 +1,4 @@
-// Model invocations: the route-optimized data-plane URL and the workspace URLs (DATABRICKS.md §1.3, §3).
+// Model invocations: the route-optimized data-plane URL and the workspace URLs (README, Data plane).
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorContext } from '../context.js'
@@ -14,7 +14,7 @@ import { API_ERROR_CODES, apiErrorCodeFor, sendDataPlaneError, statusOf } from '
 import { hasPermission } from '../permissions.js'
 import { predict } from '../predictions.js'
 
-// Databricks' payload limit for custom models (DATABRICKS.md §4).
+// Databricks' payload limit for custom models (README, Limits).
 const BODY_LIMIT = 16 * 1024 * 1024
 
 interface Params { workspaceId?: string, name: string }
@@ -70,7 +70,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
       const entry = noteBody(request)
       const check = checkBearer(request.headers.authorization, ctx.tokens, ctx.now())
       if (check.record !== undefined) entry.tokenScope = scopeKeys(check.record.authorizationDetails)
-      // Data plane: expired and nearly expired tokens alike are unauthenticated (DATABRICKS.md §3.4 [I]).
+      // Data plane: expired and nearly expired tokens alike are unauthenticated (README, Errors: not documented by Databricks).
       if (!check.ok) return fail(request, reply, 401, API_ERROR_CODES.unauthenticated, check.message)
       const details = check.record.authorizationDetails
       if (details === undefined || !allowsQuery(details, endpoint.id)) {
@@ -94,7 +94,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
             ? fail(request, reply, 403, API_ERROR_CODES.permissionDenied, check.message)
             : fail(request, reply, 401, API_ERROR_CODES.unauthenticated, check.message)
         }
-        // Route-optimized endpoints created on or after 2025-09-22 answer only on their own URL (DOC-RO).
+        // Route-optimized endpoints created on or after 2025-09-22 answer only on their own URL (README, Data plane).
         if (endpoint.routeOptimized && !endpoint.workspaceUrlAllowed) {
           return fail(request, reply, 400, API_ERROR_CODES.badRequest,
             `Endpoint '${name}' is route-optimized and can only be queried through its route-optimized URL (data_plane_info.query_info.endpoint_url).`)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startEmulator } from '../../src/emulator/index.js'
+import { startEmulator } from '../src/index.js'
 import { dataPlaneToken, start } from './helpers/client.js'
 
 t.test('stream: true sends max_tokens chunk events spaced over time, then [DONE]', async t => {

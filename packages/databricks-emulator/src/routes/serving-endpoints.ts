@@ -1,4 +1,4 @@
-// Control plane: GET /api/2.0/serving-endpoints[/:name] in the ServingEndpointDetailed shape (DATABRICKS.md §1).
+// Control plane: GET /api/2.0/serving-endpoints[/:name] in the ServingEndpointDetailed shape (README, Control plane).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorContext } from '../context.js'
 import type { EmulatorEndpointInfo, EmulatorPrincipal } from '../types.js'
@@ -58,7 +58,7 @@ function authenticate (ctx: EmulatorContext, request: FastifyRequest, reply: Fas
 
 function describe (ctx: EmulatorContext, endpoint: EmulatorEndpointInfo, principal: EmulatorPrincipal, base: string): object {
   const url = dataPlaneUrl(base, ctx.workspaceId, endpoint.name)
-  // Non-route-optimized endpoints carry neither endpoint_url nor data_plane_info (DATABRICKS.md §1.1).
+  // Non-route-optimized endpoints carry neither endpoint_url nor data_plane_info (README, Control plane).
   const routing = endpoint.routeOptimized
     ? {
         endpoint_url: url,

@@ -1,7 +1,7 @@
 // Deterministic "model" for MLflow custom-model inputs: one number per row, the sum of its numbers.
 export type PredictionResult = { ok: true, predictions: number[] } | { ok: false, message: string }
 
-/** The MLflow input envelopes (DATABRICKS.md §3.1); exactly one must be present. */
+/** The MLflow input envelopes (README, Invocation formats); exactly one must be present. */
 export const CUSTOM_MODEL_KEYS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const
 
 export function predict (body: Record<string, unknown>): PredictionResult {

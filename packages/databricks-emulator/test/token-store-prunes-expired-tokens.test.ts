@@ -1,5 +1,5 @@
 import t from 'tap'
-import { TokenStore } from '../../src/emulator/token-store.js'
+import { TokenStore } from '../src/token-store.js'
 
 t.test('expired tokens are swept while minting, so the store stays bounded', async t => {
   let now = 0

@@ -87,7 +87,7 @@ t.test('malformed completions and embeddings requests are INVALID_PARAMETER_VALU
 })
 
 t.test('endpoint options are validated eagerly', async t => {
-  const { buildEmulator } = await import('../../src/emulator/index.js')
+  const { buildEmulator } = await import('../src/index.js')
   t.throws(() => buildEmulator({ endpoints: [{ name: 'x', task: 'llm/v1/rerank' as 'llm/v1/chat' }] }), { name: 'TypeError', message: /task must be one of/ })
   t.throws(() => buildEmulator({ endpoints: [{ name: 'x', errorForm: 'xml' as 'string' }] }), /errorForm must be/)
   t.throws(() => buildEmulator({ endpoints: [{ name: 'x', embeddingDimensions: 0 }] }), /embeddingDimensions/)

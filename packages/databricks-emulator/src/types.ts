@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { FaultController } from './faults.js'
 import type { EmulatorStats, StreamRecord } from './stats.js'
 
-/** An action a principal may hold on a serving endpoint (DATABRICKS.md §2.2). */
+/** An action a principal may hold on a serving endpoint (README, Token endpoint). */
 export type EmulatorAction = 'query_inference_endpoint' | 'manage_inference_endpoint'
 
 /** The actions, for validation and iteration. */

@@ -1,6 +1,6 @@
 import t from 'tap'
 import pino from 'pino'
-import { buildEmulator } from '../../src/emulator/index.js'
+import { buildEmulator } from '../src/index.js'
 
 t.test('defaults: a 16-digit workspace, two route-optimized endpoints with 32-hex ids, one all-powerful principal', async t => {
   const emu = buildEmulator()

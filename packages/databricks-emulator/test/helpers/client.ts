@@ -1,7 +1,7 @@
 // Test helpers: a started emulator with teardown, and small fetch wrappers for its APIs.
 import type { Test } from 'tap'
-import type { EmulatorAction, EmulatorPrincipal, RunningEmulator, StartEmulatorOptions } from '../../../src/emulator/index.js'
-import { startEmulator } from '../../../src/emulator/index.js'
+import type { EmulatorAction, EmulatorPrincipal, RunningEmulator, StartEmulatorOptions } from '../../src/index.js'
+import { startEmulator } from '../../src/index.js'
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 

@@ -1,4 +1,4 @@
-// The two error body shapes the emulator speaks: OAuth (RFC 6749 §5.2) and Databricks REST (DATABRICKS.md §3.4).
+// The two error body shapes the emulator speaks: OAuth (RFC 6749 §5.2) and Databricks REST (README, Errors).
 import type { FastifyReply } from 'fastify'
 
 export const API_ERROR_CODES = {
@@ -76,7 +76,7 @@ const OAUTH_STATUS: Record<string, number> = {
   server_error: 500
 }
 
-/** Status for an OAuth error code: 401 for invalid_client, 400 for the request errors (DATABRICKS.md §2.5). */
+/** Status for an OAuth error code: 401 for invalid_client, 400 for the request errors (README, Token endpoint). */
 export function oauthStatusFor (error: string): number {
   return OAUTH_STATUS[error] ?? 400
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { RunningEmulator } from '../../src/emulator/index.js'
+import type { RunningEmulator } from '../src/index.js'
 import { controlPlaneToken, dataPlaneToken, start } from './helpers/client.js'
 
 function post (emu: RunningEmulator, path: string, token: string | undefined): Promise<Response> {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startEmulator } from '../../src/emulator/index.js'
+import { startEmulator } from '../src/index.js'
 import { dataPlaneToken, invoke, sleep, start } from './helpers/client.js'
 
 t.test('a hung request never answers; the client can give up and others are served', async t => {

@@ -1,6 +1,9 @@
 // Public entry of the Databricks emulator.
 export { buildEmulator } from './emulator.js'
 export { startEmulator } from './start.js'
+export { banner, parseEmulatorArgs, runEmulatorCli, UsageError, USAGE } from './cli.js'
+export type { ParsedArgs } from './cli.js'
+export { EMULATOR_ACTIONS, EMULATOR_TASKS } from './types.js'
 export type {
   Emulator,
   EmulatorAction,
@@ -8,6 +11,7 @@ export type {
   EmulatorEndpointInfo,
   EmulatorOptions,
   EmulatorPrincipal,
+  FederationPolicy,
   EmulatorTask,
   ErrorForm,
   RevokeFilter,

@@ -1,4 +1,4 @@
-// Discovery documents: workspace OIDC metadata and the newer host metadata (DATABRICKS.md §2.1).
+// Discovery documents: workspace OIDC metadata and the newer host metadata (README, Token endpoint).
 import type { FastifyInstance } from 'fastify'
 import type { EmulatorContext } from '../context.js'
 import { baseUrl } from '../context.js'

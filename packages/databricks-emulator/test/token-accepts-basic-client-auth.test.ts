@@ -2,7 +2,7 @@ import t from 'tap'
 import { basic, start, tokenRequest } from './helpers/client.js'
 
 t.test('mints a control-plane token for HTTP Basic client auth, URL-decoding both halves', async t => {
-  // sdk-js form-encodes id and secret before base64 (DATABRICKS.md §2.2), so ':', '+', '%' and spaces must survive.
+  // sdk-js form-encodes id and secret before base64 (README, Token endpoint), so ':', '+', '%' and spaces must survive.
   const clientId = 'sp:one two'
   const clientSecret = 'dose+a/b%c:d e'
   const emu = await start(t, { principals: [{ clientId, clientSecret, permissions: [] }] })

@@ -1,25 +1,24 @@
 import t from 'tap'
-import { request } from 'undici'
-import { startEmulator } from '../../src/emulator/index.js'
-import { jwks, sign, signingKey } from '../callers/helpers/idp.js'
+import { startEmulator } from '../src/index.js'
+import { jwks, sign, signingKey } from './helpers/idp.js'
 
 const ISSUER = 'https://idp.example'
 const AUDIENCE = 'databricks'
 const SUBJECT = 'repo:org/app:ref:refs/heads/main'
 
 t.test('the token exchange checks the subject token against the federation policies', async t => {
-  const idp = await signingKey('ES256')
-  const other = await signingKey('ES256')
-  const emu = await startEmulator({ federationPolicies: [{ issuer: ISSUER, audience: AUDIENCE, subject: SUBJECT, jwks: jwks(idp) as unknown as { keys: Array<Record<string, unknown>> } }] })
+  const idp = await signingKey()
+  const other = await signingKey()
+  const emu = await startEmulator({ federationPolicies: [{ issuer: ISSUER, audience: AUDIENCE, subject: SUBJECT, jwks: jwks(idp) }] })
   t.teardown(() => emu.close())
   const now = Math.floor(Date.now() / 1000)
   const exchange = async (fields: Record<string, string>) => {
-    const res = await request(`${emu.url}/oidc/v1/token`, {
+    const res = await fetch(`${emu.url}/oidc/v1/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', scope: 'all-apis', ...fields }).toString()
     })
-    return { status: res.statusCode, body: await res.body.json() as Record<string, unknown> }
+    return { status: res.status, body: await res.json() as Record<string, unknown> }
   }
   const good = await sign(idp, { sub: SUBJECT, iss: ISSUER, aud: AUDIENCE, exp: now + 600 })
   const ok = await exchange({ subject_token: good })
