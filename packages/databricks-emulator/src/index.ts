@@ -1,6 +1,8 @@
 // Public entry of the Databricks emulator.
 export { buildEmulator } from './emulator.js'
-export { startEmulator } from './start.js'
+export { DEFAULT_TLS_DIR, startEmulator } from './start.js'
+export { seededIdentities } from './random.js'
+export type { SeededIdentities } from './random.js'
 export { banner, parseEmulatorArgs, runEmulatorCli, UsageError, USAGE } from './cli.js'
 export type { ParsedArgs } from './cli.js'
 export { EMULATOR_ACTIONS, EMULATOR_TASKS } from './types.js'
@@ -16,6 +18,8 @@ export type {
   ErrorForm,
   RevokeFilter,
   RunningEmulator,
+  RunningTls,
+  TlsListenerOptions,
   StartEmulatorOptions
 } from './types.js'
 export type { ColdStartFault, DataPlaneFault, FaultController, FaultSpec, TokenFault } from './faults.js'

@@ -1,7 +1,7 @@
 // Validates emulator options eagerly and fills in every default.
 import type { EmulatorEndpoint, EmulatorEndpointInfo, EmulatorOptions, EmulatorPrincipal, FederationPolicy } from './types.js'
 import { EMULATOR_ACTIONS, EMULATOR_TASKS } from './types.js'
-import { randomClientCredentials, randomHex, randomWorkspaceId } from './random.js'
+import { randomClientCredentials, randomHex, randomWorkspaceId, seededIdentities } from './random.js'
 
 export interface ResolvedOptions {
   workspaceId: string
@@ -22,7 +22,9 @@ const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/
 const ENDPOINT_ID = /^[A-Za-z0-9]{1,64}$/
 
 export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
-  const workspaceId = opts.workspaceId ?? randomWorkspaceId()
+  if (opts.seed !== undefined && (typeof opts.seed !== 'string' || opts.seed === '')) throw new TypeError('seed must be a non-empty string')
+  const seeded = opts.seed === undefined ? undefined : seededIdentities(opts.seed)
+  const workspaceId = opts.workspaceId ?? seeded?.workspaceId ?? randomWorkspaceId()
   if (!/^\d+$/.test(workspaceId)) throw new TypeError('workspaceId must be a string of digits')
 
   const streamIntervalMs = delay('streamIntervalMs', opts.streamIntervalMs ?? 10)
@@ -35,7 +37,7 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
       throw new TypeError(`endpoint name ${JSON.stringify(ep?.name)} must be 1-63 letters, digits, '-' or '_'`)
     }
     if (Object.hasOwn(endpoints, ep.name)) throw new TypeError(`duplicate endpoint name ${ep.name}`)
-    const id = ep.id ?? randomHex(16)
+    const id = ep.id ?? seeded?.endpointId(ep.name) ?? randomHex(16)
     if (!ENDPOINT_ID.test(id)) throw new TypeError(`endpoint id ${JSON.stringify(id)} must be alphanumeric`)
     if (ids.has(id)) throw new TypeError(`duplicate endpoint id ${id}`)
     ids.add(id)
@@ -43,7 +45,7 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
   }
 
   const principals = (opts.principals ?? [{
-    ...randomClientCredentials(),
+    ...(seeded === undefined ? randomClientCredentials() : { clientId: seeded.clientId, clientSecret: seeded.clientSecret }),
     permissions: [{ endpoint: '*', actions: [...EMULATOR_ACTIONS] }]
   }]).map(validatePrincipal)
   const clientIds = new Set(principals.map(p => p.clientId))

@@ -87,7 +87,13 @@ export interface FederationPolicy {
 export interface EmulatorOptions {
   /** Federation policies for `grant_type=urn:ietf:params:oauth:grant-type:token-exchange`. Default: none. */
   federationPolicies?: FederationPolicy[]
-  /** Default: 16 random digits. */
+  /**
+   * Derives the workspace id, the default principal's client id and secret, and endpoint ids
+   * deterministically (HMAC-SHA256 of the seed), so a config written for this emulator survives
+   * restarts. Explicit values win. Default: random at every start.
+   */
+  seed?: string
+  /** Default: 16 random digits (or derived from `seed`). */
   workspaceId?: string
   /** Default: one principal allowed every action on every endpoint, with a generated id and secret. */
   principals?: EmulatorPrincipal[]
@@ -107,11 +113,34 @@ export interface EmulatorOptions {
   defaultMaxTokens?: number
 }
 
+export interface TlsListenerOptions {
+  /** Where the CA, certificate and key are kept (reused while valid). Default `<os tmpdir>/databricks-emulator-tls`. */
+  dir?: string
+  /** Default 0 (any free port). */
+  port?: number
+  /** Default: the emulator's `host`. */
+  host?: string
+}
+
 export interface StartEmulatorOptions extends EmulatorOptions {
   /** Default `127.0.0.1`. */
   host?: string
   /** Default 0 (any free port). */
   port?: number
+  /** A second, HTTPS listener serving the same emulator with a certificate from a generated test CA. Default none. */
+  tls?: boolean | TlsListenerOptions
+}
+
+/** The HTTPS listener of a started emulator. */
+export interface RunningTls {
+  /** e.g. `https://127.0.0.1:41235`; the certificate also names `localhost` and `::1`. */
+  url: string
+  /** The CA certificate to trust (`NODE_EXTRA_CA_CERTS`, undici's `connect.ca`, curl's `--cacert`). */
+  caPath: string
+  certPath: string
+  keyPath: string
+  /** The CA certificate, PEM. */
+  ca: string
 }
 
 export interface RevokeFilter {
@@ -148,5 +177,7 @@ export interface RunningEmulator extends Emulator {
   url: string
   /** The route-optimized invocation URL of `name`. */
   endpointUrl: (name: string) => string
+  /** Present when started with `tls`. */
+  tls?: RunningTls
   close: () => Promise<void>
 }
