@@ -46,13 +46,33 @@ t.test('a streamed chat: chunks reach the client as the emulator sends them', as
   const arrivals: number[] = []
   let text = ''
   for await (const chunk of stream) {
-    arrivals.push(Date.now())
+    // The emulator's clock: epoch ms with sub-ms precision, the same machine.
+    arrivals.push(performance.timeOrigin + performance.now())
     text += chunk.choices[0]?.delta.content ?? ''
   }
   t.equal(text, 't0 t1 t2 t3 t4 t5')
   t.equal(arrivals.length, 6)
-  // Five 80 ms gaps: a buffering gateway would deliver everything after the last one.
-  t.ok((arrivals.at(-1) as number) - (arrivals[0] as number) >= 250, 'the first chunk arrived well before the last')
+  const sent = (await s.emu.streamEnded()).chunkSentAt
+  t.equal(sent.length, 6, 'the emulator sent six chunks')
+  const first = arrivals[0] as number
+  // Five 80 ms gaps: a buffering gateway would deliver the first chunk after the last was sent.
+  t.ok(first >= (sent[0] as number), 'the first chunk arrived after the emulator sent it')
+  t.ok(first < (sent.at(-1) as number) - 200, `the first chunk reached the client ${Math.round((sent.at(-1) as number) - first)} ms before the emulator sent its last`)
+  t.ok(first - (sent[0] as number) < 150, `and ${Math.round(first - (sent[0] as number))} ms after the emulator sent it`)
+})
+
+t.test('embeddings and completions through the SDK', async t => {
+  const s = await startStack(t, { emulator: { endpoints: [{ name: 'fraud-model' }, { name: 'feed-ads', task: 'llm/v1/completions' }, { name: 'embedder', task: 'llm/v1/embeddings' }] } })
+  const ai = client(`${s.gatewayUrl}/v1`)
+  const e = await ai.embeddings.create({ model: 'embedder', input: ['a b', 'c'] })
+  t.equal(e.data.length, 2)
+  t.ok(e.data.every(d => Array.isArray(d.embedding) && d.embedding.length > 0))
+  t.type(e.usage.prompt_tokens, 'number')
+  const upstream = JSON.parse(s.emu.stats().lastInvocation?.body ?? '{}')
+  t.same(upstream, { input: ['a b', 'c'], encoding_format: 'base64' }, 'the endpoint got the body without model (the SDK asks for base64 and decodes it)')
+  const c = await ai.completions.create({ model: 'feed-ads', prompt: 'once upon', max_tokens: 2 })
+  t.equal(c.object, 'text_completion')
+  t.type(c.choices[0]?.text, 'string')
 })
 
 t.test('gateway errors reach OpenAI SDK users with the gateway\'s message', async t => {
@@ -90,6 +110,9 @@ t.test('an aborted stream frees its pool connection and the emulator sees the ca
   const stats = s.rg.pools.stats(poolKey)
   t.equal(stats?.running, 0, 'no upstream request left running')
   t.equal(stats?.pending, 0)
+  const record = await s.emu.streamEnded()
+  t.equal(record.state, 'cancelled', 'the emulator saw the client leave')
+  t.ok(record.chunkSentAt.length < 50, `after ${record.chunkSentAt.length} of 50 chunks`)
   const metrics = await (await request(`${s.adminUrl}/metrics`)).body.text()
   t.match(metrics, /routegate_aborted_responses_total\{endpoint="fraud-model",cause="client"\} 1/)
   t.match(metrics, /routegate_caller_requests_total\{caller="checkout",code="499"\} 1/)
