@@ -123,7 +123,7 @@ export function run (argv: string[], opts: MainOptions): void {
     // Long-running commands resolve to -1 and keep the process alive until a signal.
     if (code >= 0) process.exitCode = code
   }, (err: Error & { code?: string }) => {
-    const usage = err instanceof UsageError || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+    const usage = err instanceof UsageError || err.code === 'EMULATOR_USAGE' || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
     process.stderr.write(`routegate: ${err.message}\n${usage ? '\n' + USAGE : ''}`)
     // Something may still hold the event loop (a listener that did start): exit now.
     process.exit(usage ? 64 : 1)

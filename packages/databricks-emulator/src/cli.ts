@@ -25,6 +25,7 @@ Options:
       --tls-port N          HTTPS port (default 8443; 0 for any free port)
       --tls-dir DIR         where the CA, certificate and key are kept (default ${DEFAULT_TLS_DIR})
       --stream-interval-ms N  delay between SSE chunks (default 10)
+      --ready-delay-ms N    how long a created endpoint stays NOT_READY, an update IN_PROGRESS (default 500)
   -h, --help                this text
 `
 
@@ -61,6 +62,7 @@ export function parseEmulatorArgs (argv: string[]): ParsedArgs {
         'tls-port': { type: 'string' },
         'tls-dir': { type: 'string' },
         'stream-interval-ms': { type: 'string' },
+        'ready-delay-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }))
@@ -93,6 +95,11 @@ export function parseEmulatorArgs (argv: string[]): ParsedArgs {
     const ms = Number(values['stream-interval-ms'])
     if (values['stream-interval-ms'] === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError('--stream-interval-ms must be a non-negative number')
     options.streamIntervalMs = ms
+  }
+  if (values['ready-delay-ms'] !== undefined) {
+    const ms = Number(values['ready-delay-ms'])
+    if (values['ready-delay-ms'] === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError('--ready-delay-ms must be a non-negative number')
+    options.readyDelayMs = ms
   }
   const tlsPort = values['tls-port'] === undefined ? 8443 : parsePort('--tls-port', values['tls-port'])
   if (values.tls !== true && (values['tls-port'] !== undefined || values['tls-dir'] !== undefined)) throw new UsageError('--tls-port and --tls-dir need --tls')
@@ -153,7 +160,7 @@ async function readOptionsFile (path: string): Promise<EmulatorOptions> {
     throw new UsageError(`--config ${path} is not JSON: ${(err as Error).message}`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`--config ${path} must hold a JSON object`)
-  const allowed = ['seed', 'workspaceId', 'principals', 'endpoints', 'tokenTtlSeconds', 'dataPlaneTokenTtlSeconds', 'streamIntervalMs', 'defaultMaxTokens', 'federationPolicies']
+  const allowed = ['seed', 'workspaceId', 'principals', 'endpoints', 'tokenTtlSeconds', 'dataPlaneTokenTtlSeconds', 'streamIntervalMs', 'defaultMaxTokens', 'federationPolicies', 'readyDelayMs']
   const unknown = Object.keys(parsed).filter(k => !allowed.includes(k))
   if (unknown.length > 0) throw new UsageError(`--config ${path}: unknown option ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`)
   return parsed as EmulatorOptions

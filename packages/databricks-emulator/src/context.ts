@@ -14,8 +14,8 @@ export interface EmulatorContext {
   tokenTtlSeconds: number
   dataPlaneTokenTtlSeconds: number
   streamIntervalMs: number
-  /** Fixed creation time reported by the control plane. */
-  createdAt: number
+  defaultMaxTokens: number
+  readyDelayMs: number
   now: () => number
   tokens: TokenStore
   stats: StatsRecorder

@@ -7,6 +7,8 @@ export const API_ERROR_CODES = {
   unauthenticated: 'UNAUTHENTICATED',
   permissionDenied: 'PERMISSION_DENIED',
   resourceDoesNotExist: 'RESOURCE_DOES_NOT_EXIST',
+  resourceAlreadyExists: 'RESOURCE_ALREADY_EXISTS',
+  resourceConflict: 'RESOURCE_CONFLICT',
   endpointNotFound: 'ENDPOINT_NOT_FOUND',
   requestLimitExceeded: 'REQUEST_LIMIT_EXCEEDED',
   internalError: 'INTERNAL_ERROR',

@@ -1,5 +1,5 @@
 // Validates emulator options eagerly and fills in every default.
-import type { EmulatorEndpoint, EmulatorEndpointInfo, EmulatorOptions, EmulatorPrincipal, FederationPolicy } from './types.js'
+import type { EmulatorEndpoint, EmulatorEndpointInfo, EmulatorOptions, EmulatorPrincipal, FederationPolicy, ServedEntityInfo } from './types.js'
 import { EMULATOR_ACTIONS, EMULATOR_TASKS } from './types.js'
 import { randomClientCredentials, randomHex, randomWorkspaceId, seededIdentities } from './random.js'
 
@@ -13,6 +13,7 @@ export interface ResolvedOptions {
   logger: boolean | object
   streamIntervalMs: number
   defaultMaxTokens: number
+  readyDelayMs: number
   federationPolicies: FederationPolicy[]
 }
 
@@ -25,6 +26,8 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
   if (opts.seed !== undefined && (typeof opts.seed !== 'string' || opts.seed === '')) throw new TypeError('seed must be a non-empty string')
   const seeded = opts.seed === undefined ? undefined : seededIdentities(opts.seed)
   const workspaceId = opts.workspaceId ?? seeded?.workspaceId ?? randomWorkspaceId()
+  if (opts.now !== undefined && typeof opts.now !== 'function') throw new TypeError('now must be a function')
+  const now = opts.now ?? Date.now
   if (!/^\d+$/.test(workspaceId)) throw new TypeError('workspaceId must be a string of digits')
 
   const streamIntervalMs = delay('streamIntervalMs', opts.streamIntervalMs ?? 10)
@@ -41,7 +44,7 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
     if (!ENDPOINT_ID.test(id)) throw new TypeError(`endpoint id ${JSON.stringify(id)} must be alphanumeric`)
     if (ids.has(id)) throw new TypeError(`duplicate endpoint id ${id}`)
     ids.add(id)
-    endpoints[ep.name] = resolveEndpoint(ep, id, { streamIntervalMs, defaultMaxTokens })
+    endpoints[ep.name] = resolveEndpoint(ep, id, { streamIntervalMs, defaultMaxTokens, createdAt: now() })
   }
 
   const principals = (opts.principals ?? [{
@@ -53,7 +56,7 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
 
   const tokenTtlSeconds = positiveInteger('tokenTtlSeconds', opts.tokenTtlSeconds ?? 3600)
   const dataPlaneTokenTtlSeconds = positiveInteger('dataPlaneTokenTtlSeconds', opts.dataPlaneTokenTtlSeconds ?? tokenTtlSeconds)
-  if (opts.now !== undefined && typeof opts.now !== 'function') throw new TypeError('now must be a function')
+  const readyDelayMs = delay('readyDelayMs', opts.readyDelayMs ?? 500)
 
   return {
     workspaceId,
@@ -61,16 +64,17 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
     endpoints,
     tokenTtlSeconds,
     dataPlaneTokenTtlSeconds,
-    now: opts.now ?? Date.now,
+    now,
     logger: opts.logger ?? false,
     streamIntervalMs,
     defaultMaxTokens,
+    readyDelayMs,
     federationPolicies: (opts.federationPolicies ?? []).map(p => validatePolicy(p, clientIds))
   }
 }
 
 /** Fills in an endpoint's defaults; `id` is already checked. Exported for endpoints created at run time. */
-export function resolveEndpoint (ep: EmulatorEndpoint, id: string, defaults: { streamIntervalMs: number, defaultMaxTokens: number }): EmulatorEndpointInfo {
+export function resolveEndpoint (ep: EmulatorEndpoint, id: string, defaults: { streamIntervalMs: number, defaultMaxTokens: number, createdAt: number }): EmulatorEndpointInfo {
   if (ep.task !== undefined && !(EMULATOR_TASKS as readonly string[]).includes(ep.task)) {
     throw new TypeError(`endpoint ${ep.name}: task must be one of ${EMULATOR_TASKS.join(', ')}`)
   }
@@ -79,18 +83,36 @@ export function resolveEndpoint (ep: EmulatorEndpoint, id: string, defaults: { s
   }
   const dimensions = ep.embeddingDimensions ?? 8
   if (!Number.isSafeInteger(dimensions) || dimensions < 1 || dimensions > 4096) throw new TypeError(`endpoint ${ep.name}: embeddingDimensions must be an integer in 1..4096`)
+  if (ep.featureSpec !== undefined && (ep.entityName !== undefined || ep.entityVersion !== undefined)) {
+    throw new TypeError(`endpoint ${ep.name}: featureSpec and entityName/entityVersion exclude each other`)
+  }
+  const servedModelName = ep.servedModelName ?? `${ep.name}-1`
+  const entity: ServedEntityInfo = {
+    name: servedModelName,
+    entityName: ep.featureSpec ?? ep.entityName ?? `main.default.${ep.name.replaceAll('-', '_')}`,
+    entityVersion: ep.featureSpec === undefined ? (ep.entityVersion ?? '1') : undefined,
+    workloadType: 'CPU',
+    workloadSize: 'Small',
+    scaleToZeroEnabled: true
+  }
   return {
     name: ep.name,
     id,
     routeOptimized: ep.routeOptimized ?? true,
     ready: ep.ready ?? true,
     workspaceUrlAllowed: ep.workspaceUrlAllowed ?? false,
-    servedModelName: ep.servedModelName ?? `${ep.name}-1`,
+    servedModelName,
     task: ep.task,
     defaultMaxTokens: maxTokens(`endpoint ${ep.name}: defaultMaxTokens`, ep.defaultMaxTokens ?? defaults.defaultMaxTokens),
     streamIntervalMs: delay(`endpoint ${ep.name}: streamIntervalMs`, ep.streamIntervalMs ?? defaults.streamIntervalMs),
     embeddingDimensions: dimensions,
-    errorForm: ep.errorForm ?? 'string'
+    errorForm: ep.errorForm ?? 'string',
+    servedEntities: [entity],
+    configVersion: 1,
+    configUpdate: 'NOT_UPDATING',
+    createdAt: defaults.createdAt,
+    updatedAt: defaults.createdAt,
+    creator: 'emulator@databricks.invalid'
   }
 }
 

@@ -53,6 +53,22 @@ export interface EmulatorEndpoint {
   embeddingDimensions?: number
   /** Form of this endpoint's data-plane error bodies. Default `'string'`. */
   errorForm?: ErrorForm
+  /** Serve this feature spec (`catalog.schema.feature_spec`): `dataframe_records` in, `outputs` out. Default: a model. */
+  featureSpec?: string
+  /** The served model's Unity Catalog name and version. Default `main.default.<name with _>` version `'1'`. */
+  entityName?: string
+  entityVersion?: string
+}
+
+/** A served entity as the control plane reports it: a model (with a version) or a feature spec (without). */
+export interface ServedEntityInfo {
+  name: string
+  entityName: string
+  /** Undefined for a feature spec. */
+  entityVersion: string | undefined
+  workloadType: string
+  workloadSize: 'Small' | 'Medium' | 'Large'
+  scaleToZeroEnabled: boolean
 }
 
 /** A served endpoint with every default filled in. Mutable on purpose: tests may flip `ready` mid-run. */
@@ -68,6 +84,17 @@ export interface EmulatorEndpointInfo {
   streamIntervalMs: number
   embeddingDimensions: number
   errorForm: ErrorForm
+  /** The active config's entities; the first one serves (and names `servedModelName`). */
+  servedEntities: ServedEntityInfo[]
+  configVersion: number
+  /** `IN_PROGRESS` while a created endpoint or a config update settles. */
+  configUpdate: 'NOT_UPDATING' | 'IN_PROGRESS'
+  createdAt: number
+  updatedAt: number
+  creator: string
+  /** A config update not yet applied, and the clock time (`now()`) it lands; likewise `readyAt` for a created endpoint. */
+  pending?: { servedEntities: ServedEntityInfo[], configVersion: number, at: number }
+  readyAt?: number
 }
 
 /**
@@ -111,6 +138,11 @@ export interface EmulatorOptions {
   streamIntervalMs?: number
   /** Completion tokens (= stream chunks) when a body has no `max_tokens`. Default 5. */
   defaultMaxTokens?: number
+  /**
+   * How long an endpoint created through `POST /api/2.0/serving-endpoints` stays `NOT_READY` (and a
+   * config update `IN_PROGRESS`), in milliseconds of the `now` clock. Default 500.
+   */
+  readyDelayMs?: number
 }
 
 export interface TlsListenerOptions {

@@ -10,6 +10,8 @@ import { checkBearer } from '../bearer.js'
 import { completion, embeddings, kindOf, parseOpenAi } from '../openai.js'
 import { cutJsonAnswer, streamAnswer } from '../sse.js'
 import { endpointByName } from '../context.js'
+import { isFeatureSpec, settle } from '../endpoint-config.js'
+import { lookupFeatures } from '../feature-serving.js'
 import { API_ERROR_CODES, apiErrorCodeFor, sendDataPlaneError, statusOf } from '../errors.js'
 import { hasPermission } from '../permissions.js'
 import { predict } from '../predictions.js'
@@ -152,6 +154,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
     }
 
     async function serve (request: InvocationRequest, reply: FastifyReply, endpoint: EmulatorEndpointInfo): Promise<FastifyReply> {
+      settle(endpoint, ctx.now())
       if (!endpoint.ready) {
         return fail(request, reply, 503, API_ERROR_CODES.temporarilyUnavailable, `Endpoint '${endpoint.name}' is not ready.`)
       }
@@ -177,6 +180,11 @@ export function invocationRoutes (ctx: EmulatorContext) {
         return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, 'The request body must be a JSON object.')
       }
       const input = body as Record<string, unknown>
+      if (isFeatureSpec(endpoint)) {
+        const features = lookupFeatures(endpoint.servedEntities[0]?.entityName ?? endpoint.name, input)
+        if (!features.ok) return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, features.message)
+        return succeed(request, reply, endpoint, { outputs: features.outputs })
+      }
       const asked = kindOf(input)
       if (endpoint.task !== undefined && asked !== KIND_OF_TASK[endpoint.task]) {
         return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue,
