@@ -10,15 +10,30 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY packages/databricks-emulator/tsconfig.json packages/databricks-emulator/tsconfig.build.json ./packages/databricks-emulator/
 COPY packages/databricks-emulator/src ./packages/databricks-emulator/src
 COPY src ./src
+RUN npm run build
+
+# The Databricks emulator on its own (docker compose's stand-in workspace; `--target emulator`):
+# its package and its runtime dependencies only, never in the gateway's image.
+FROM node:24-bookworm-slim AS emulator
+WORKDIR /app
+COPY --from=build /app/packages/databricks-emulator/package.json ./
+COPY --from=build /app/packages/databricks-emulator/dist ./dist
+RUN npm install --omit=dev --no-audit --no-fund
+USER node
+EXPOSE 8081 8443
+ENTRYPOINT ["node", "dist/bin.js"]
+
 # The gateway's demo/emulator commands compile against the Databricks emulator package (a dev
 # dependency, for tests and the demo): the production stage gets neither the package nor them.
-RUN npm run build && npm prune --omit=dev && rm -rf node_modules/@routegate dist/.tsbuildinfo dist/cli/commands/demo.* dist/cli/commands/emulator.*
+FROM build AS prune
+RUN npm prune --omit=dev && rm -rf node_modules/@routegate dist/.tsbuildinfo dist/cli/commands/demo.* dist/cli/commands/emulator.*
 
+# The gateway (the default target: the last stage).
 FROM node:24-bookworm-slim
 WORKDIR /app
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=prune /app/package.json ./
+COPY --from=prune /app/node_modules ./node_modules
+COPY --from=prune /app/dist ./dist
 USER node
 # A young generation large enough that request objects die young (README, Performance).
 ENV NODE_OPTIONS=--max-semi-space-size=64

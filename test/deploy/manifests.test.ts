@@ -44,9 +44,11 @@ t.test('docker-compose.yml follows the compose specification and mounts files th
   ;(broken.services.routegate as Record<string, unknown>).ports = 'not a list'
   t.notOk(validate(broken), 'the schema does catch a broken file')
   t.same(Object.keys(doc.services).sort(), ['emulator', 'grafana', 'prometheus', 'routegate'])
-  const built = Object.values(doc.services).filter(s => s.build !== undefined)
-  t.equal(built.length, 1, 'one image, built once')
-  t.equal(doc.services.emulator?.image, doc.services.routegate?.image, 'the emulator runs the same image')
+  const services = doc.services as Record<string, { build?: string | { context?: string, target?: string }, image?: string }>
+  t.equal(services.routegate?.build, '.', 'the gateway image is the Dockerfile\'s default target')
+  t.same(services.emulator?.build, { context: '.', target: 'emulator' }, 'the emulator is its own target, not in the gateway image')
+  t.not(services.emulator?.image, services.routegate?.image, 'two images')
+  t.match(read('Dockerfile'), /^FROM \S+ AS emulator$/m, 'the Dockerfile has the emulator target')
   for (const s of Object.values(doc.services)) {
     for (const v of s.volumes ?? []) {
       const host = v.split(':')[0] ?? ''
@@ -145,7 +147,9 @@ t.test('the Dockerfile passes the linter, builds in stages, runs as non-root wit
   const text = read('Dockerfile')
   t.same(lintDockerfile(text).map(d => d.message), [], 'no lint findings')
   t.ok(lintDockerfile('FROM node:24\nFROBNICATE x\n').length > 0, 'the linter does catch a broken file')
-  t.equal(text.match(/^FROM /gm)?.length, 2, 'multi-stage')
+  t.equal(text.match(/^FROM /gm)?.length, 4, 'multi-stage: build, emulator, prune, gateway')
+  t.notMatch(text.split(/^FROM /m).at(-1) ?? '', /AS /, 'the gateway is the last, default stage')
+  t.match(text.split(/^FROM /m).at(-1) ?? '', /COPY --from=prune /, 'and takes the pruned build (no emulator)')
   t.match(text, /^USER node$/m)
   t.match(text, /^HEALTHCHECK /m)
   const ignore = read('.dockerignore')
