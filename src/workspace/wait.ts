@@ -6,7 +6,8 @@ import { stateOf } from './describe.js'
 export interface WaitOptions {
   get: () => Promise<ServingEndpoint>
   timeoutMs: number
-  intervalMs: number
+  /** Polls start 1 s apart and double up to this (a new endpoint takes minutes; a test's, a second). */
+  maxIntervalMs: number
   /** Monotonic clock in ms. */
   now: () => number
   sleep: (ms: number) => Promise<void>
@@ -36,6 +37,7 @@ export async function waitUntilReady (opts: WaitOptions): Promise<WaitOutcome> {
   const start = opts.now()
   let last: ServingEndpoint | undefined
   let lastState: string | undefined
+  let interval = Math.min(1000, opts.maxIntervalMs)
   // Bounded: each round either sleeps toward the deadline or returns.
   for (;;) {
     const e = await opts.get()
@@ -50,7 +52,8 @@ export async function waitUntilReady (opts: WaitOptions): Promise<WaitOutcome> {
     if (hasFailed(e)) return { outcome: 'failed', endpoint: e, elapsedMs }
     const left = opts.timeoutMs - elapsedMs
     if (left <= 0) return { outcome: 'timeout', endpoint: last, elapsedMs }
-    await opts.sleep(Math.min(opts.intervalMs, left))
+    await opts.sleep(Math.min(interval, left))
+    interval = Math.min(interval * 2, opts.maxIntervalMs)
   }
 }
 
