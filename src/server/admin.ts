@@ -63,7 +63,7 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
     return r
   }
 
-  // What each endpoint's token is scoped to and when it expires (README, "Admin API"); read-only:
+  // What each endpoint's token is scoped to and when it expires (README, "HTTP surface"); read-only:
   // never mints, never discovers, and never answers the token itself.
   app.get('/tokens', async () => ({ endpoints: deps.registry.names().map(tokenReport) }))
   app.get<{ Params: { endpoint: string } }>('/tokens/:endpoint', async (request, reply) => {
