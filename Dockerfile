@@ -1,14 +1,18 @@
 # routegate container: Node 24 LTS, multi-stage (build tools and dev dependencies stay in the
 # build stage), non-root, config mounted; run with a read-only root filesystem (compose and the
-# Kubernetes base do). The build context is only package files, tsconfig and src (.dockerignore).
+# Kubernetes base do). The build context is only package files, tsconfig and sources (.dockerignore).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY packages/databricks-emulator/package.json ./packages/databricks-emulator/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY packages/databricks-emulator/tsconfig.json packages/databricks-emulator/tsconfig.build.json ./packages/databricks-emulator/
+COPY packages/databricks-emulator/src ./packages/databricks-emulator/src
 COPY src ./src
-# The Databricks emulator is for tests and the demo: not in the production image.
-RUN npm run build && npm prune --omit=dev && rm -rf dist/emulator dist/cli/commands/demo.* dist/cli/commands/emulator.*
+# The gateway's demo/emulator commands compile against the Databricks emulator package (a dev
+# dependency, for tests and the demo): the production stage gets neither the package nor them.
+RUN npm run build && npm prune --omit=dev && rm -rf node_modules/@routegate dist/.tsbuildinfo dist/cli/commands/demo.* dist/cli/commands/emulator.*
 
 FROM node:24-bookworm-slim
 WORKDIR /app

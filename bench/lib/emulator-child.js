@@ -3,7 +3,7 @@
 // ids) for bench/lib/emulator.js, then serves until SIGTERM. Running it apart keeps its CPU
 // out of the bench process; it only works at gateway warm-up (one mint per endpoint id).
 import { parseArgs } from 'node:util'
-import { startEmulator } from '../../dist/emulator/index.js'
+import { startEmulator } from '@routegate/databricks-emulator'
 import { ENDPOINT_NAME } from './payloads.js'
 
 const { values } = parseArgs({ options: { endpoints: { type: 'string', default: '1' } } })

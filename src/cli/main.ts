@@ -11,8 +11,7 @@ const USAGE = `routegate — token-brokering gateway for Databricks route-optimi
 Usage:
   routegate --config FILE              run the gateway (or set ROUTEGATE_CONFIG=FILE)
   routegate demo [--port N] [--host H] demo: embedded emulator + a gateway configured for it
-  routegate emulator [--port N] [--host H] [--client-id ID --client-secret S]
-                                       run the Databricks emulator alone (fixed credentials if given)
+  routegate emulator [FLAGS]           run the Databricks emulator alone (its flags: routegate emulator --help)
   routegate check-config --config FILE validate and print the resolved config, secrets masked
   routegate hash-key [KEY]             make a caller key (or take KEY) and print its sha256
   routegate endpoints create|get|list|wait|delete ...
@@ -23,8 +22,8 @@ Usage:
 
 Options:
   -c, --config FILE   config file (YAML or JSON)
-  -p, --port N        port (demo: gateway port, default 8080, admin on 9464; emulator: default 8081)
-      --host H        listen address (demo and emulator; default 127.0.0.1)
+  -p, --port N        demo: gateway port (default 8080, admin on 9464)
+      --host H        demo: listen address (default 127.0.0.1)
                       (with --config a usage error: set server.port and server.host in the file)
   -v, --version       print the version
   -h, --help          this text
@@ -39,7 +38,9 @@ export interface MainOptions {
 }
 
 export async function main (argv: string[], opts: MainOptions): Promise<number> {
-  // Commands with options of their own parse the rest of the line themselves.
+  // Commands with options of their own parse the rest of the line themselves (the emulator's
+  // are the emulator package's).
+  if (argv[0] === 'emulator') return await (await emulatorCommand()).runEmulator(argv.slice(1))
   if (argv[0] === 'endpoints') return await (await import('./commands/endpoints.js')).runEndpoints(argv.slice(1))
   if (argv[0] === 'token') return await (await import('./commands/token.js')).runToken(argv.slice(1))
   const { values, positionals } = parseArgs({
@@ -50,8 +51,6 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
-      'client-id': { type: 'string' },
-      'client-secret': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' }
     }
@@ -85,8 +84,7 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
     case 'demo':
       return await (await demoCommand()).runDemo({ port, host: values.host })
     case 'emulator':
-      if ((values['client-id'] === undefined) !== (values['client-secret'] === undefined)) throw new UsageError('--client-id and --client-secret go together')
-      return await (await emulatorCommand()).runEmulator({ port: port ?? 8081, host: values.host ?? '127.0.0.1', clientId: values['client-id'], clientSecret: values['client-secret'] })
+      throw new UsageError('emulator flags go after the command: routegate emulator [--port N] …')
     case 'check-config':
       if (configPath === undefined) throw new UsageError('check-config needs --config FILE')
       return runCheckConfig({ configPath })

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Agent, Pool, request } from 'undici'
 import { sha256Hex } from '../../src/callers/keys.js'
-import { startEmulator } from '../../src/emulator/index.js'
+import { startEmulator } from '@routegate/databricks-emulator'
 import { CALLER_KEY, freePort, sleep } from '../helpers/stack.js'
 
 const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))
@@ -148,7 +148,6 @@ t.test('a build without the emulator (the production image) serves with a config
   const prod = mkdtempSync(join(root, 'tmp-prod-'))
   t.teardown(() => { rmSync(prod, { recursive: true, force: true }) })
   cpSync(join(root, 'dist'), join(prod, 'dist'), { recursive: true })
-  rmSync(join(prod, 'dist', 'emulator'), { recursive: true })
   for (const f of ['demo.js', 'emulator.js']) rmSync(join(prod, 'dist', 'cli', 'commands', f))
   const bin = join(prod, 'dist', 'cli', 'index.js')
   const demo = await run(bin, ['demo', '--port', '0'])

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { request } from 'undici'
 import { sha256Hex } from '../../src/callers/keys.js'
-import { startEmulator } from '../../src/emulator/index.js'
+import { startEmulator } from '@routegate/databricks-emulator'
 import { freePort, sleep } from '../helpers/stack.js'
 
 const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))

@@ -14,7 +14,7 @@ import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-op
 import { request } from 'undici'
 import { sha256Hex } from '../../src/callers/keys.js'
 import { parseConfig } from '../../src/config/load.js'
-import { startEmulator } from '../../src/emulator/index.js'
+import { startEmulator } from '@routegate/databricks-emulator'
 import { createLogger } from '../../src/server/logger.js'
 import { createRoutegate } from '../../src/server/routegate.js'
 import { captureLogs } from '../helpers/stack.js'

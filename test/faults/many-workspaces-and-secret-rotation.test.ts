@@ -1,7 +1,7 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { request } from 'undici'
-import { startEmulator } from '../../src/emulator/index.js'
+import { startEmulator } from '@routegate/databricks-emulator'
 import { fakeClock, startStack } from '../helpers/stack.js'
 
 t.test('two workspaces with their own principals, cache keys and metric labels; a rotated secret file is used at the next fetch', async t => {

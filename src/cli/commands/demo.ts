@@ -1,6 +1,6 @@
 // `npm start` with no config: the embedded emulator plus a gateway configured for it, and a
 // ready-to-paste curl line, so a new user sees a real scoped-token round trip in one command.
-import { startEmulator, type RunningEmulator } from '../../emulator/index.js'
+import { startEmulator, type RunningEmulator } from '@routegate/databricks-emulator'
 import { sha256Hex } from '../../callers/keys.js'
 import { parseConfig, type Config } from '../../config/load.js'
 import { createRoutegate } from '../../server/routegate.js'

@@ -1,0 +1,35 @@
+import t from 'tap'
+import { buildEmulator, seededIdentities } from '../src/index.js'
+
+t.test('a seed gives the same workspace, principal and endpoint ids at every start', async t => {
+  const a = buildEmulator({ seed: 'ci' })
+  const b = buildEmulator({ seed: 'ci' })
+  const c = buildEmulator({ seed: 'other' })
+  t.teardown(async () => { await Promise.all([a, b, c].map(e => e.app.close())) })
+  t.equal(a.workspaceId, b.workspaceId)
+  t.match(a.workspaceId, /^[1-9]\d{15}$/)
+  t.same(a.principals, b.principals)
+  t.match(a.principals[0], { clientId: /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, clientSecret: /^dose[0-9a-f]{32}$/ })
+  t.same(Object.values(a.endpoints).map(e => e.id), Object.values(b.endpoints).map(e => e.id))
+  for (const e of Object.values(a.endpoints)) t.match(e.id, /^[0-9a-f]{32}$/)
+  t.not(a.endpoints['fraud-model']!.id, a.endpoints['feed-ads']!.id, 'each endpoint its own id')
+  t.not(c.workspaceId, a.workspaceId)
+  t.not(c.principals[0]!.clientSecret, a.principals[0]!.clientSecret)
+  t.not(c.endpoints['fraud-model']!.id, a.endpoints['fraud-model']!.id)
+  const derived = seededIdentities('ci')
+  t.match(derived, { workspaceId: a.workspaceId, clientId: a.principals[0]!.clientId, clientSecret: a.principals[0]!.clientSecret })
+  t.equal(derived.endpointId('feed-ads'), a.endpoints['feed-ads']!.id, 'the helper predicts the ids')
+})
+
+t.test('explicit values win over the seed; without a seed ids are random', async t => {
+  const emu = buildEmulator({ seed: 'ci', workspaceId: '42', endpoints: [{ name: 'x', id: 'abc123' }, { name: 'y' }] })
+  const r1 = buildEmulator()
+  const r2 = buildEmulator()
+  t.teardown(async () => { await Promise.all([emu, r1, r2].map(e => e.app.close())) })
+  t.equal(emu.workspaceId, '42')
+  t.equal(emu.endpoints.x!.id, 'abc123')
+  t.equal(emu.endpoints.y!.id, seededIdentities('ci').endpointId('y'))
+  t.not(r1.workspaceId, r2.workspaceId)
+  t.not(r1.principals[0]!.clientSecret, r2.principals[0]!.clientSecret)
+  t.throws(() => buildEmulator({ seed: '' }), { name: 'TypeError', message: 'seed must be a non-empty string' })
+})
