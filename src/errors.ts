@@ -129,3 +129,26 @@ export const WIRE_CODES: ReadonlySet<string> = new Set([
 ])
 
 export type CodedError = Error & { code: string, statusCode?: number, headers?: Readonly<Record<string, string>> }
+
+/** A command-line argument or option value that cannot be right (the CLI exits 64 on it). */
+export class InvalidArgument extends Error {
+  readonly code = 'ROUTEGATE_ERR_INVALID_ARGUMENT'
+  override get name (): string { return 'InvalidArgument' }
+}
+/**
+ * The workspace REST API answered with an error: `errorCode` and the message are Databricks' own
+ * (`{"error_code", "message"}`, docs/databricks-protocol.md §7); the message reads `CODE: text`.
+ */
+export class WorkspaceApiError extends Error {
+  readonly code = 'ROUTEGATE_ERR_WORKSPACE_API'
+  readonly errorCode: string
+  readonly status: number | undefined
+
+  constructor (errorCode: string, message: string, info: { status?: number | undefined, cause?: unknown } = {}) {
+    super(`${errorCode}: ${message}`, info.cause === undefined ? undefined : { cause: info.cause })
+    this.errorCode = errorCode
+    this.status = info.status
+  }
+
+  override get name (): string { return 'WorkspaceApiError' }
+}

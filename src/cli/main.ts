@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { runCheckConfig } from './commands/check-config.js'
 import { runHashKey } from './commands/hash-key.js'
 import { runServe } from './commands/serve.js'
+import { UsageError } from './usage.js'
 
 const USAGE = `routegate — token-brokering gateway for Databricks route-optimized serving endpoints
 
@@ -13,6 +14,10 @@ Usage:
   routegate emulator [FLAGS]           run the Databricks emulator alone (its flags: routegate emulator --help)
   routegate check-config --config FILE validate and print the resolved config, secrets masked
   routegate hash-key [KEY]             make a caller key (or take KEY) and print its sha256
+  routegate endpoints create|get|list|wait|delete ...
+                                       serving endpoints of a workspace (routegate endpoints --help)
+  routegate token ENDPOINT --config FILE | --admin URL
+                                       scope, action and expiry of the gateway's token (routegate token --help)
   routegate --version                  print the version
 
 Options:
@@ -33,8 +38,11 @@ export interface MainOptions {
 }
 
 export async function main (argv: string[], opts: MainOptions): Promise<number> {
-  // The emulator package parses its own flags.
+  // Commands with options of their own parse the rest of the line themselves (the emulator's
+  // are the emulator package's).
   if (argv[0] === 'emulator') return await (await emulatorCommand()).runEmulator(argv.slice(1))
+  if (argv[0] === 'endpoints') return await (await import('./commands/endpoints.js')).runEndpoints(argv.slice(1))
+  if (argv[0] === 'token') return await (await import('./commands/token.js')).runToken(argv.slice(1))
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -87,8 +95,6 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
   }
 }
 
-class UsageError extends Error {}
-
 // The emulator is loaded only by the commands that run it: the production image leaves it out.
 async function demoCommand (): Promise<typeof import('./commands/demo.js')> {
   return await withEmulator(async () => await import('./commands/demo.js'))
@@ -123,8 +129,8 @@ export function run (argv: string[], opts: MainOptions): void {
     // Long-running commands resolve to -1 and keep the process alive until a signal.
     if (code >= 0) process.exitCode = code
   }, (err: Error & { code?: string }) => {
-    const usage = err instanceof UsageError || err.code === 'EMULATOR_USAGE' || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
-    process.stderr.write(`routegate: ${err.message}\n${usage ? '\n' + USAGE : ''}`)
+    const usage = err instanceof UsageError || err.code === 'EMULATOR_USAGE' || err.code === 'ROUTEGATE_ERR_INVALID_ARGUMENT' || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+    process.stderr.write(`routegate: ${err.message}\n${usage ? '\n' + (err instanceof UsageError && err.usage !== undefined ? err.usage : USAGE) : ''}`)
     // Something may still hold the event loop (a listener that did start): exit now.
     process.exit(usage ? 64 : 1)
   })

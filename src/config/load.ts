@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.js'
-import { ConfigSchema, jwksSource, type RawConfig } from './schema.js'
+import { Type, type Static } from '@sinclair/typebox'
+import { ConfigSchema, jwksSource, WorkspaceSchema, type RawConfig } from './schema.js'
 import { interpolate, wholeFileRef, type InterpolateDeps } from './interpolate.js'
 import { Secret } from './secret.js'
 
@@ -129,29 +130,7 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
   unique(raw.callers.map(c => c.name), 'callers')
   const rawWorkspaces = (doc.workspaces ?? []) as Array<Record<string, unknown>>
 
-  const workspaces = raw.workspaces.map((w, i): WorkspaceConfig => {
-    const field = `workspaces[${i}]`
-    if (w.grant === 'federation') {
-      if (w.subjectTokenFile === undefined) throw new ConfigError(`${field}.subjectTokenFile: required with grant: federation`)
-      if (w.clientSecret !== undefined) throw new ConfigError(`${field}.clientSecret: not used with grant: federation (it needs no secret): remove it`)
-    } else {
-      if (w.clientId === undefined) throw new ConfigError(`${field}.clientId: required with grant: ${w.grant}`)
-      if (w.clientSecret === undefined) throw new ConfigError(`${field}.clientSecret: required with grant: ${w.grant}`)
-      if (w.subjectTokenFile !== undefined) throw new ConfigError(`${field}.subjectTokenFile: only with grant: federation`)
-    }
-    const file = wholeFileRef(rawWorkspaces[i]?.clientSecret)
-    // A YAML number past 2^53 has already lost digits: the id must be written as a string.
-    const writtenId = rawWorkspaces[i]?.workspaceId
-    if (typeof writtenId === 'number' && !Number.isSafeInteger(writtenId)) {
-      throw new ConfigError(`${field}.workspaceId: too many digits for a YAML number: quote it ("…")`)
-    }
-    return {
-      ...w,
-      host: w.host.replace(/\/+$/, ''),
-      tokenUrl: w.tokenUrl ?? `${w.host.replace(/\/+$/, '')}/oidc/v1/token`,
-      clientSecret: w.clientSecret === undefined ? undefined : new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile })
-    }
-  })
+  const workspaces = raw.workspaces.map((w, i) => normaliseWorkspace(w, i, rawWorkspaces[i], deps))
   const wsIndex = new Map(workspaces.map((w, i) => [w.name, i]))
 
   const endpoints = raw.endpoints.map((e, i): EndpointConfig => {
@@ -230,6 +209,62 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
   if (raw.auth.jwt !== undefined) jwksSource(raw.auth.jwt)
 
   return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, auth: raw.auth, tracing: raw.tracing, workspaces, endpoints, callers }
+}
+
+/** A workspace's cross-field rules and derived fields; `written` is its entry as the file has it. */
+function normaliseWorkspace (w: RawWorkspace, i: number, written: Record<string, unknown> | undefined, deps: InterpolateDeps): WorkspaceConfig {
+  const field = `workspaces[${i}]`
+  if (w.grant === 'federation') {
+    if (w.subjectTokenFile === undefined) throw new ConfigError(`${field}.subjectTokenFile: required with grant: federation`)
+    if (w.clientSecret !== undefined) throw new ConfigError(`${field}.clientSecret: not used with grant: federation (it needs no secret): remove it`)
+  } else {
+    if (w.clientId === undefined) throw new ConfigError(`${field}.clientId: required with grant: ${w.grant}`)
+    if (w.clientSecret === undefined) throw new ConfigError(`${field}.clientSecret: required with grant: ${w.grant}`)
+    if (w.subjectTokenFile !== undefined) throw new ConfigError(`${field}.subjectTokenFile: only with grant: federation`)
+  }
+  const file = wholeFileRef(written?.clientSecret)
+  // A YAML number past 2^53 has already lost digits: the id must be written as a string.
+  const writtenId = written?.workspaceId
+  if (typeof writtenId === 'number' && !Number.isSafeInteger(writtenId)) {
+    throw new ConfigError(`${field}.workspaceId: too many digits for a YAML number: quote it ("…")`)
+  }
+  return {
+    ...w,
+    host: w.host.replace(/\/+$/, ''),
+    tokenUrl: w.tokenUrl ?? `${w.host.replace(/\/+$/, '')}/oidc/v1/token`,
+    clientSecret: w.clientSecret === undefined ? undefined : new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile })
+  }
+}
+
+const WorkspacesOnly = Type.Object({ workspaces: Type.Array(WorkspaceSchema, { minItems: 1 }) })
+const validateWorkspaces = ajv.compile<Static<typeof WorkspacesOnly>>(WorkspacesOnly)
+
+/**
+ * Only the `workspaces` of a config file, for the commands that talk to a workspace (`routegate
+ * endpoints`): the rest of the file is neither interpolated nor checked, so a config that has no
+ * endpoints yet (or whose other sections need variables this shell lacks) still names its workspaces.
+ */
+export function loadWorkspaces (path: string, deps: LoadDeps = {}): WorkspaceConfig[] {
+  const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+  let text: string
+  try {
+    text = readFile(path)
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  let doc: unknown
+  try {
+    doc = parseYaml(text, { prettyErrors: false, logLevel: 'error' })
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${yamlProblem(err, text)}`)
+  }
+  const ideps: InterpolateDeps = { env: deps.env ?? process.env, readFile }
+  const written = (typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? doc : {}) as Record<string, unknown>
+  const resolved = { workspaces: interpolate(written.workspaces, ideps, 'workspaces') }
+  if (!validateWorkspaces(resolved)) throw new ConfigError(`invalid config: ${describe(validateWorkspaces.errors ?? [])}`)
+  unique(resolved.workspaces.map(w => w.name), 'workspaces')
+  const rawWorkspaces = (Array.isArray(written.workspaces) ? written.workspaces : []) as Array<Record<string, unknown>>
+  return resolved.workspaces.map((w, i) => deepFreeze(normaliseWorkspace(w, i, rawWorkspaces[i], ideps)))
 }
 
 export interface ConfigWarning {

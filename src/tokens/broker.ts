@@ -12,6 +12,8 @@ export interface TokenSpec {
   key: string
   workspace: string
   endpoint?: string
+  /** The authorization_details (a JSON string) an endpoint token is scoped by; none for workspace tokens. */
+  authorizationDetails?: string
   /** Mints a token for this spec (a grant against the workspace's token endpoint). */
   mint: (signal: AbortSignal) => Promise<MintedToken>
 }

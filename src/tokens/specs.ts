@@ -45,13 +45,14 @@ export function workspaceTokens (ws: WorkspaceConfig, deps: SpecDeps): Workspace
     endpoint (endpointName, endpointId, action, authorizationDetails) {
       const key = `${ws.name}\u0000${identity}\u0000${endpointId}\u0000${action}`
       if (ws.grant === 'client_credentials') {
-        return { key, workspace: ws.name, endpoint: endpointName, mint: async (signal) => await clientCredentialsGrant(credentials(), authorizationDetails, opts(signal)) }
+        return { key, workspace: ws.name, endpoint: endpointName, authorizationDetails, mint: async (signal) => await clientCredentialsGrant(credentials(), authorizationDetails, opts(signal)) }
       }
       // token_exchange and federation: the workspace token is the jwt-bearer assertion.
       return {
         key,
         workspace: ws.name,
         endpoint: endpointName,
+        authorizationDetails,
         mint: async (signal) => {
           const assertion = await deps.broker.get(workspace)
           try {
