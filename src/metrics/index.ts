@@ -62,6 +62,33 @@ export interface CallerSeries {
   tokens: (endpoint: string, kind: 'prompt' | 'completion') => Inc
 }
 
+/**
+ * Counter children for the request path: `inc` adds to a plain number, and the counter takes the
+ * sum at scrape time (its `collect`). prom-client's own child `inc` hashes and validates the
+ * label set on every call; this keeps that off the request path for the per-request counters.
+ */
+function deferred<L extends Record<string, string>> (counter: Counter<Extract<keyof L, string>>): (labels: L) => Inc {
+  const pending: Array<{ labels: L, n: number }> = []
+  flushers.set(counter, () => {
+    for (const p of pending) {
+      if (p.n === 0) continue
+      counter.inc(p.labels as never, p.n)
+      p.n = 0
+    }
+  })
+  return (labels) => {
+    const child = { labels, n: 0 }
+    pending.push(child)
+    // Registered with zero, so the series shows from the start (as prom-client's children do).
+    counter.inc(labels as never, 0)
+    return { inc: (v = 1) => { child.n += v } }
+  }
+}
+
+/** Each deferred counter's flush, run by its collect(). */
+const flushers = new WeakMap<object, () => void>()
+function flushOnCollect (this: object): void { flushers.get(this)?.() }
+
 /** memo() for two keys. */
 function memo2<T> (make: (a: string, b: string) => T): (a: string, b: string) => T {
   const byA = memo(a => memo(b => make(a, b)))
@@ -87,7 +114,7 @@ export function createMetrics (opts: MetricsOptions) {
   const registers = [registry]
 
   const requests = new Counter({
-    name: 'routegate_requests_total', help: 'Requests answered, by endpoint and HTTP status', labelNames: ['endpoint', 'code'] as const, registers
+    name: 'routegate_requests_total', help: 'Requests answered, by endpoint and HTTP status', labelNames: ['endpoint', 'code'] as const, registers, collect: flushOnCollect
   })
   const requestDuration = new Histogram({
     name: 'routegate_request_duration_seconds', help: 'Request received to response finished', labelNames: ['endpoint'] as const, buckets: DURATION_BUCKETS, registers
@@ -123,16 +150,18 @@ export function createMetrics (opts: MetricsOptions) {
     name: 'routegate_aborted_responses_total',
     help: 'Responses cut after they started (a stream broke off): cause=upstream (reset, truncated, invalid), idle_timeout (no byte for the idle timeout), client (the caller left), shutdown (cut at the end of a drain)',
     labelNames: ['endpoint', 'cause'] as const,
-    registers
+    registers,
+    collect: flushOnCollect
   })
   const callerRequests = new Counter({
-    name: 'routegate_caller_requests_total', help: 'Requests answered per configured caller (unknown when none was identified), by HTTP status', labelNames: ['caller', 'code'] as const, registers
+    name: 'routegate_caller_requests_total', help: 'Requests answered per configured caller (unknown when none was identified), by HTTP status', labelNames: ['caller', 'code'] as const, registers, collect: flushOnCollect
   })
   const modelTokens = new Counter({
     name: 'routegate_model_tokens_total',
     help: 'Tokens the endpoints reported in the usage of OpenAI-compatible answers, per caller, endpoint and kind (prompt, completion)',
     labelNames: ['caller', 'endpoint', 'kind'] as const,
-    registers
+    registers,
+    collect: flushOnCollect
   })
   for (const endpoint of opts.endpoints) inflight.set({ endpoint }, 0)
   for (const workspace of opts.workspaces) {
@@ -144,6 +173,10 @@ export function createMetrics (opts: MetricsOptions) {
     name: 'routegate_config_reloads_total', help: 'Config reloads (SIGHUP), by result', labelNames: ['result'] as const, registers
   })
   for (const result of ['success', 'failure'] as const) configReloads.inc({ result }, 0)
+  const requestChild = deferred<{ endpoint: string, code: string }>(requests)
+  const abortedChild = deferred<{ endpoint: string, cause: string }>(aborted)
+  const callerChild = deferred<{ caller: string, code: string }>(callerRequests)
+  const tokensChild = deferred<{ caller: string, endpoint: string, kind: string }>(modelTokens)
   const series = new Map<string, EndpointSeries>()
   let known = new Set([...opts.endpoints, UNKNOWN_ENDPOINT])
   /** The bound series of a configured endpoint (any other name gets `unknown`'s). */
@@ -151,22 +184,14 @@ export function createMetrics (opts: MetricsOptions) {
     const endpoint = known.has(name) ? name : UNKNOWN_ENDPOINT
     let s = series.get(endpoint)
     if (s === undefined) {
-      const byCode = new Map<string, Inc>()
       s = {
-        requests (code) {
-          let c = byCode.get(code)
-          if (c === undefined) {
-            c = requests.labels({ endpoint, code })
-            byCode.set(code, c)
-          }
-          return c
-        },
+        requests: memo(code => requestChild({ endpoint, code })),
         duration: requestDuration.labels({ endpoint }),
         upstream: upstreamDuration.labels({ endpoint }),
         overhead: overhead.labels({ endpoint }),
         inflight: inflight.labels({ endpoint }),
         tokenEchoes: tokenEchoes.labels({ endpoint }),
-        aborted: memo(cause => aborted.labels({ endpoint, cause }))
+        aborted: memo(cause => abortedChild({ endpoint, cause }))
       }
       series.set(endpoint, s)
     }
@@ -175,8 +200,8 @@ export function createMetrics (opts: MetricsOptions) {
   for (const name of known) endpointSeries(name)
 
   const callers = memo<CallerSeries>(caller => ({
-    requests: memo(code => callerRequests.labels({ caller, code })),
-    tokens: memo2((endpoint, kind) => modelTokens.labels({ caller, endpoint, kind }))
+    requests: memo(code => callerChild({ caller, code })),
+    tokens: memo2((endpoint, kind) => tokensChild({ caller, endpoint, kind }))
   }))
   /** The bound series of a caller (a configured name), or of `unknown`. */
   function callerSeries (name: string | undefined): CallerSeries {
