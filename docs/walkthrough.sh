@@ -12,6 +12,8 @@ GATEWAY=http://127.0.0.1:${GATEWAY_PORT:-8080}
 ADMIN=http://127.0.0.1:${ADMIN_PORT:-9464}
 
 # 1. A key for the calling service: the service gets the key, the config only its sha256.
+#    umask 077: the files written here (the key, the config) are readable by you alone.
+umask 077
 routegate hash-key > caller-key.txt
 CALLER_KEY=$(sed -n 's/^key: *//p' caller-key.txt)
 KEY_SHA256=$(sed -n 's/^keySha256: *//p' caller-key.txt)

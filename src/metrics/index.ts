@@ -34,7 +34,7 @@ export const METRIC_NAMES = [
 export const UNKNOWN_CALLER = 'unknown'
 
 /** Why a response that had started was cut (`routegate_aborted_responses_total{cause}`). */
-export type AbortCause = 'upstream' | 'idle_timeout' | 'client' | 'shutdown'
+export type AbortCause = 'upstream' | 'idle_timeout' | 'client' | 'client_stalled' | 'shutdown'
 
 /** The `code` label: a real HTTP status (100–599), else `other`, so the label set stays bounded. */
 export function codeLabel (status: number): string {
@@ -148,7 +148,7 @@ export function createMetrics (opts: MetricsOptions) {
   })
   const aborted = new Counter({
     name: 'routegate_aborted_responses_total',
-    help: 'Responses cut after they started (a stream broke off): cause=upstream (reset, truncated, invalid), idle_timeout (no byte for the idle timeout), client (the caller left), shutdown (cut at the end of a drain)',
+    help: 'Responses cut after they started (a stream broke off): cause=upstream (reset, truncated, invalid), idle_timeout (no byte for the idle timeout), client (the caller left), client_stalled (the caller read nothing for the idle timeout), shutdown (cut at the end of a drain)',
     labelNames: ['endpoint', 'cause'] as const,
     registers,
     collect: flushOnCollect

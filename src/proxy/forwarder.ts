@@ -64,8 +64,11 @@ export interface ForwardState {
   tokenEchoes: number
   /** The upstream failed after the response started: the caller's response was aborted. */
   failure: RoutegateError | undefined
-  /** Why the upstream side of a started response broke off (the caller's side: see record.ts). */
-  abort: 'upstream' | 'idle_timeout' | undefined
+  /**
+   * Why a started response was cut on the forwarder's side: the upstream broke off or went idle,
+   * or the caller stopped reading for the idle timeout (a caller that left: see record.ts).
+   */
+  abort: 'upstream' | 'idle_timeout' | 'client_stalled' | undefined
   /** Token usage the answer reported (OpenAI-compatible routes only). */
   usage: Usage | undefined
 }
@@ -138,7 +141,7 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
       inv.headers[AUTHORIZATION_SLOT] = authorizationFor(route, token)
       // A 401 is replayed only when a new token can come of it: not while the key is backing
       // off after refusals (the broker would hand out the same refused token).
-      const relay = new Relay(inv, token, () => replayOn401 && !deps.tokens.isRefused(route.token), now)
+      const relay = new Relay(inv, token, () => replayOn401 && !deps.tokens.isRefused(route.token), now, route.idleTimeoutMs)
       link.relay = relay
       inv.state.dispatchedAt = now()
       try {
@@ -256,9 +259,13 @@ class Relay implements Dispatcher.DispatchHandler {
   readonly #token: string
   readonly #replayOn401: () => boolean
   readonly #now: () => number
+  /** How long the caller may leave the response unread (backpressure) before it is cut. */
+  readonly #stallMs: number
+  #stall: NodeJS.Timeout | undefined
 
-  constructor (inv: Invocation, token: string, replayOn401: () => boolean, now: () => number) {
+  constructor (inv: Invocation, token: string, replayOn401: () => boolean, now: () => number, stallMs: number) {
     this.#inv = inv
+    this.#stallMs = stallMs
     this.#token = token
     this.#replayOn401 = replayOn401
     this.#now = now
@@ -270,6 +277,7 @@ class Relay implements Dispatcher.DispatchHandler {
 
   callerGone (): void {
     this.#gone = true
+    this.#clearStall()
     this.#controller?.abort(new CallerGone('request cancelled: the caller went away'))
   }
 
@@ -295,11 +303,13 @@ class Relay implements Dispatcher.DispatchHandler {
     const out = downstreamHeaders(headers, this.#token, this.#inv.responseHeaders)
     this.#inv.state.tokenEchoes = out.tokenEchoes
     const type = headers['content-type']
-    this.#sse = typeof type === 'string' && SSE.test(type)
+    // A coded (compressed) stream cannot take a plain-text error event: it is only cut.
+    const coded = headers['content-encoding'] !== undefined && String(headers['content-encoding']).toLowerCase() !== 'identity'
+    this.#sse = typeof type === 'string' && SSE.test(type) && !coded
     // An event stream must reach the caller event by event: tell a buffering proxy in front
     // (nginx) not to hold it back, unless the endpoint said otherwise.
     if (this.#sse && headers['x-accel-buffering'] === undefined) out.headers.push('x-accel-buffering', 'no')
-    if (this.#inv.openai === true && status < 300 && typeof type === 'string' && (this.#sse || JSON_TYPE.test(type))) this.#usage = new UsageTap(this.#sse)
+    if (this.#inv.openai === true && !coded && status < 300 && typeof type === 'string' && (this.#sse || JSON_TYPE.test(type))) this.#usage = new UsageTap(this.#sse)
     // The head is written with the first body bytes (or at the end, or on the next turn at the
     // latest): an answer that turns out invalid within the same read can still become a proper
     // 502 instead of a cut connection.
@@ -347,16 +357,39 @@ class Relay implements Dispatcher.DispatchHandler {
       if (!this.#waiting) {
         this.#waiting = true
         res.once('drain', this.#onDrain)
+        // A paused upstream body has no body timeout (undici stops its timer while paused): a
+        // caller that never reads again would hold the pool connection and its slot forever.
+        this.#stall = setTimeout(this.#onStall, this.#stallMs)
+        this.#stall.unref()
       }
     }
   }
 
   readonly #onDrain = (): void => {
     this.#waiting = false
+    this.#clearStall()
     this.#controller?.resume()
   }
 
+  readonly #onStall = (): void => {
+    this.#stall = undefined
+    if (this.#mode !== 'relay' || this.#gone) return
+    this.#mode = 'done'
+    this.#gone = true
+    this.#inv.state.abort = 'client_stalled'
+    this.#inv.res.off('drain', this.#onDrain)
+    this.#controller?.abort(new CallerGone('the caller stopped reading the response'))
+    this.#inv.res.destroy()
+  }
+
+  #clearStall (): void {
+    if (this.#stall === undefined) return
+    clearTimeout(this.#stall)
+    this.#stall = undefined
+  }
+
   onResponseEnd (): void {
+    this.#clearStall()
     const mode = this.#mode
     if (mode === 'relay' && this.#writeHead()) {
       this.#mode = 'done'
@@ -368,6 +401,7 @@ class Relay implements Dispatcher.DispatchHandler {
   }
 
   onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    this.#clearStall()
     const mode = this.#mode
     this.#mode = 'done'
     if (mode === 'pending') {

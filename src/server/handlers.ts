@@ -94,8 +94,13 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       tls: deps.tls,
       trustProxy: deps.trustProxy
     })
-    // A rewritten body has a length of its own: undici sets it from the Buffer.
-    if (rewritten !== undefined) withoutField(headers, 'content-length')
+    if (rewritten !== undefined) {
+      // A rewritten body has a length of its own: undici sets it from the Buffer.
+      withoutField(headers, 'content-length')
+      // The answer must stay readable on its way through (usage; an SSE error event on failure).
+      withoutField(headers, 'accept-encoding')
+      headers.push('accept-encoding', 'identity')
+    }
     await deps.forwarder.forward({
       req,
       res,

@@ -92,10 +92,10 @@ export function installServerGuards (server: Server, deps: GuardDeps): void {
     deps.logger.info({ status: 405, error_code: 'METHOD_NOT_ALLOWED', method: 'CONNECT' }, 'client error')
     writeRaw(socket, [405, 'METHOD_NOT_ALLOWED', 'CONNECT is not supported: routegate is not a forward proxy'], 'Allow: POST\r\n')
   })
-  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     deps.count(417)
     deps.logger.info({ status: 417, error_code: 'BAD_REQUEST' }, 'client error')
     res.writeHead(417, { 'content-type': 'application/json', connection: 'close' })
-    res.end(JSON.stringify(errorBody(417, 'BAD_REQUEST', 'only Expect: 100-continue is supported')))
+    res.end(JSON.stringify(errorBody(417, 'BAD_REQUEST', 'only Expect: 100-continue is supported', undefined, errorShapeFor(req.url))))
   })
 }

@@ -52,7 +52,9 @@ export interface ModelRequest {
 
 /**
  * Splits a request body into the endpoint it names and the body to forward. 400 when it is not
- * a JSON object or its `model` is missing, not a string, or empty.
+ * a JSON object or its `model` is missing, not a string, or empty. The forwarded bytes are the
+ * caller's own, less the top-level `model` member(s): nothing is re-serialized, so big integers,
+ * key order and number spellings reach the endpoint as sent.
  */
 export function splitModel (raw: Buffer): ModelRequest {
   let value: unknown
@@ -65,9 +67,62 @@ export function splitModel (raw: Buffer): ModelRequest {
   const fields = value as Record<string, unknown>
   const model = Object.hasOwn(fields, 'model') ? fields.model : undefined
   if (typeof model !== 'string' || model === '') throw new BadRequest("request body needs a 'model' string naming the endpoint")
-  delete fields.model
-  return { model, body: Buffer.from(JSON.stringify(fields)) }
+  return { model, body: withoutMember(raw, 'model') }
 }
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const COMMA = 0x2c
+const OPEN = new Set([0x7b, 0x5b])
+const CLOSE = new Set([0x7d, 0x5d])
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d])
+
+/**
+ * The bytes of a JSON object (already validated) without its top-level members named `name`.
+ * JSON's structural characters are ASCII and never occur inside a UTF-8 multi-byte sequence, so
+ * scanning bytes is exact. Members kept are copied byte for byte, joined by `,`.
+ */
+export function withoutMember (json: Buffer, name: string): Buffer {
+  const skipWs = (i: number): number => { while (WS.has(json[i] as number)) i++; return i }
+  const endOfString = (i: number): number => {
+    for (i++; json[i] !== QUOTE; i++) if (json[i] === BACKSLASH) i++
+    return i + 1
+  }
+  const endOfValue = (i: number): number => {
+    if (json[i] === QUOTE) return endOfString(i)
+    if (OPEN.has(json[i] as number)) {
+      let depth = 0
+      for (; ; i++) {
+        const c = json[i] as number
+        if (c === QUOTE) { i = endOfString(i) - 1; continue }
+        if (OPEN.has(c)) depth++
+        else if (CLOSE.has(c) && --depth === 0) return i + 1
+      }
+    }
+    while (i < json.length && json[i] !== COMMA && !CLOSE.has(json[i] as number) && !WS.has(json[i] as number)) i++
+    return i
+  }
+  const open = skipWs(0)
+  const kept: Buffer[] = []
+  let removed = false
+  let i = skipWs(open + 1)
+  let close = i
+  while (json[i] === QUOTE) {
+    const keyEnd = endOfString(i)
+    const valueEnd = endOfValue(skipWs(skipWs(keyEnd) + 1))
+    if (JSON.parse(json.toString('utf8', i, keyEnd)) === name) removed = true
+    else kept.push(json.subarray(i, valueEnd))
+    i = skipWs(valueEnd)
+    close = i
+    if (json[i] === COMMA) i = skipWs(i + 1)
+  }
+  if (!removed) return json
+  const parts: Buffer[] = [json.subarray(0, open + 1)]
+  kept.forEach((member, n) => { parts.push(n === 0 ? member : Buffer.concat([COMMA_BYTE, member])) })
+  parts.push(json.subarray(close))
+  return Buffer.concat(parts)
+}
+const COMMA_BYTE = Buffer.from(',')
 
 /** Whether a model name may be echoed in an error message (plain, short: no log or header injection). */
 export function echoableModel (model: string): boolean {

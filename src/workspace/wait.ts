@@ -1,5 +1,6 @@
 // Polls an endpoint until it is READY with no config update in progress, reporting each state
 // change, within a deadline; a failed or canceled update ends the wait (docs/databricks-protocol.md §8).
+import { WorkspaceApiError } from '../errors.js'
 import type { ServingEndpoint } from './serving-endpoints.js'
 import { stateOf } from './describe.js'
 
@@ -13,6 +14,16 @@ export interface WaitOptions {
   sleep: (ms: number) => Promise<void>
   /** Called with the endpoint whenever its state (ready, config_update) differs from the last poll's. */
   onChange?: (e: ServingEndpoint, elapsedMs: number) => void
+  /** Called when a poll failed in a way worth trying again (the wait goes on to its deadline). */
+  onRetry?: (err: Error, elapsedMs: number) => void
+}
+
+/**
+ * A poll that failed for a reason that passes (the workspace busy or unreachable for a moment):
+ * 429, 5xx, or no answer at all. Anything else (403, 404: deleted meanwhile) ends the wait.
+ */
+export function isTransient (err: unknown): boolean {
+  return err instanceof WorkspaceApiError && (err.status === undefined || err.status === 429 || err.status >= 500)
 }
 
 export type WaitOutcome =
@@ -40,7 +51,19 @@ export async function waitUntilReady (opts: WaitOptions): Promise<WaitOutcome> {
   let interval = Math.min(1000, opts.maxIntervalMs)
   // Bounded: each round either sleeps toward the deadline or returns.
   for (;;) {
-    const e = await opts.get()
+    let e: ServingEndpoint
+    try {
+      e = await opts.get()
+    } catch (err) {
+      if (!isTransient(err)) throw err
+      const elapsedMs = opts.now() - start
+      opts.onRetry?.(err as Error, elapsedMs)
+      const left = opts.timeoutMs - elapsedMs
+      if (left <= 0) return { outcome: 'timeout', endpoint: last, elapsedMs }
+      await opts.sleep(Math.min(interval, left))
+      interval = Math.min(interval * 2, opts.maxIntervalMs)
+      continue
+    }
     const elapsedMs = opts.now() - start
     last = e
     const state = stateOf(e)

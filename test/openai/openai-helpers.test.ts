@@ -1,7 +1,7 @@
 // Pure: the OpenAI-compatible surface's paths, body checks and model split.
 import t from 'tap'
 import type { IncomingMessage } from 'node:http'
-import { checkJsonBody, modelList, openAiRoute, splitModel } from '../../src/server/openai.js'
+import { checkJsonBody, modelList, openAiRoute, splitModel, withoutMember } from '../../src/server/openai.js'
 import { errorBody, errorShapeFor, openAiErrorType } from '../../src/proxy/error-response.js'
 
 t.test('openAiRoute knows the six body routes and two model lists, query strings ignored', async t => {
@@ -34,6 +34,8 @@ t.test('splitModel: the model out, the rest of the value forwarded', async t => 
   t.equal(r.body.toString(), '{"messages":[{"role":"user","content":"é"}],"n":1}', 'key order kept')
   const proto = splitModel(Buffer.from('{"model":"m","__proto__":{"x":1}}'))
   t.equal(proto.body.toString(), '{"__proto__":{"x":1}}', 'an own __proto__ key is data, kept as data')
+  const exact = splitModel(Buffer.from('{"id": 12345678901234567890, "2": "b", "1": "a", "x": 1e400, "y": 1.50, "model": "m"}'))
+  t.equal(exact.body.toString(), '{"id": 12345678901234567890,"2": "b","1": "a","x": 1e400,"y": 1.50}', 'big integers, key order and number spellings pass as sent')
   for (const bad of ['', 'nul', '[]', '"m"', '1', 'null', '{}', '{"model":1}', '{"model":""}', '{"model":null}', '{"model":["m"]}']) {
     t.throws(() => splitModel(Buffer.from(bad)), { code: 'BAD_REQUEST' }, bad)
   }
@@ -51,4 +53,26 @@ t.test('modelList and the error shapes', async t => {
   t.equal(errorShapeFor(undefined), 'both')
   t.same(errorBody(403, 'PERMISSION_DENIED', 'no', 'r1'), { error_code: 'PERMISSION_DENIED', message: 'no', request_id: 'r1', error: { message: 'no', type: 'permission_error', code: 'PERMISSION_DENIED' } })
   t.same(errorBody(404, 'ENDPOINT_NOT_FOUND', 'no', 'r1', 'databricks'), { error_code: 'ENDPOINT_NOT_FOUND', message: 'no', request_id: 'r1' })
+})
+
+t.test('withoutMember removes top-level members only, byte for byte', async t => {
+  const cases: Array<[string, string]> = [
+    ['{"model":"m"}', '{}'],
+    [' { "model" : "m" } ', ' {} '],
+    ['{"a":1,"model":"m"}', '{"a":1}'],
+    ['{"model":"m","a":1}', '{"a":1}'],
+    ['{"a":{"model":"keep"},"model":"m","b":[{"model":1}]}', '{"a":{"model":"keep"},"b":[{"model":1}]}'],
+    ['{"s":"a \\"model\\": x, }","model":"m"}', '{"s":"a \\"model\\": x, }"}'],
+    ['{"model":"a","t":true,"model":"b","n":null}', '{"t":true,"n":null}'],
+    ['{"mo\\u0064el":"m","z":"é😀"}', '{"z":"é😀"}'],
+    ['{"a":[1,[2,{"b":"}"}]],"model":"m"}', '{"a":[1,[2,{"b":"}"}]]}'],
+    ['{"a":-1.5e+3,"model":"m"}\n', '{"a":-1.5e+3}\n']
+  ]
+  for (const [input, want] of cases) {
+    const out = withoutMember(Buffer.from(input), 'model').toString()
+    t.equal(out, want, input)
+    t.same(JSON.parse(out), Object.fromEntries(Object.entries(JSON.parse(input)).filter(([k]) => k !== 'model')), `${input}: the same value less model`)
+  }
+  const untouched = Buffer.from('{"a":1}')
+  t.equal(withoutMember(untouched, 'model'), untouched, 'nothing to remove: the same buffer')
 })

@@ -152,3 +152,60 @@ t.test('Databricks\' error bodies, both forms, pass through unchanged on both ro
     }
   }
 })
+
+t.test('a caller that stops reading is cut after the idle timeout: the upstream request is cancelled, not held', async t => {
+  const upstreamSide = { closed: false }
+  const url = await upstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    const event = `data: ${'s'.repeat(1016)}\n\n`
+    const pump = (): void => {
+      while (!res.destroyed) {
+        if (!res.write(event)) { res.once('drain', pump); return }
+      }
+    }
+    res.on('close', () => { upstreamSide.closed = true })
+    pump()
+  })
+  const s = await stackWith(t, url, 400)
+  const res = await post(s, '/v1/chat/completions', { model: 'fraud-model', messages: [], stream: true })
+  t.equal(res.statusCode, 200)
+  // Read one chunk, then stop reading without going away.
+  await new Promise<void>(resolve => res.body.once('data', () => { res.body.pause(); resolve() }))
+  const poolKey = s.rg.registry.peek('fraud-model')?.poolKey ?? ''
+  t.equal(s.rg.pools.stats(poolKey)?.running, 1, 'the stream holds a pool connection while the caller reads nothing')
+  for (let i = 0; i < 150 && (s.rg.pools.stats(poolKey)?.running ?? 0) > 0; i++) await sleep(20)
+  t.equal(s.rg.pools.stats(poolKey)?.running, 0, 'freed after the idle timeout')
+  for (let i = 0; i < 50 && !upstreamSide.closed; i++) await sleep(20)
+  t.ok(upstreamSide.closed, 'the upstream saw its request cancelled')
+  res.body.destroy()
+  t.match(await accessLine(s), { status: 499, aborted: 'client_stalled' })
+  t.match(await metrics(s), /routegate_aborted_responses_total\{endpoint="fraud-model",cause="client_stalled"\} 1\n/)
+})
+
+t.test('the OpenAI routes ask the endpoint for an uncoded answer, and a coded stream is cut without a plain-text event', async t => {
+  const seen: Array<string | undefined> = []
+  const url = await upstream(t, (req, res) => {
+    seen.push(req.headers['accept-encoding'])
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' })
+    res.write(Buffer.from([0x1f, 0x8b, 0x08, 0x00]))
+    setTimeout(() => { res.socket?.destroy() }, 50)
+  })
+  const s = await stackWith(t, url)
+  const res = await request(`${s.gatewayUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${CALLER_KEY}`, 'content-type': 'application/json', 'accept-encoding': 'gzip, br' },
+    body: JSON.stringify({ model: 'fraud-model', messages: [], stream: true })
+  })
+  const bytes: Buffer[] = []
+  const outcome = await (async () => {
+    try {
+      for await (const c of res.body) bytes.push(c)
+      return 'clean end'
+    } catch {
+      return 'aborted'
+    }
+  })()
+  t.same(seen, ['identity'], 'Accept-Encoding: identity upstream')
+  t.equal(outcome, 'aborted')
+  t.notMatch(Buffer.concat(bytes).toString('latin1'), /data: \{"error"/, 'no plain-text event inside a gzip body')
+})

@@ -54,3 +54,42 @@ t.test('the deadline: never sleeps past it, reports timeout with the last state'
 t.test('elapsed times', async t => {
   t.same([0, 42_400, 65_000, 3_720_000].map(formatElapsed), ['0s', '42s', '1m05s', '1h02m'])
 })
+
+t.test('a poll that fails for a passing reason is tried again; any other failure ends the wait', async t => {
+  const { WorkspaceApiError } = await import('../../src/errors.js')
+  let clock = 0
+  const answers: Array<ServingEndpoint | Error> = [
+    new WorkspaceApiError('TEMPORARILY_UNAVAILABLE', 'busy', { status: 503 }),
+    new WorkspaceApiError('REQUEST_LIMIT_EXCEEDED', 'slow down', { status: 429 }),
+    new WorkspaceApiError('IO_ERROR', 'connection reset'),
+    { name: 'e', state: { ready: 'READY', config_update: 'NOT_UPDATING' } }
+  ]
+  const retries: string[] = []
+  const r = await waitUntilReady({
+    get: async () => { const a = answers.shift() as ServingEndpoint | Error; if (a instanceof Error) throw a; return a },
+    now: () => clock,
+    sleep: async (ms) => { clock += ms },
+    timeoutMs: 60_000,
+    maxIntervalMs: 3000,
+    onRetry: (err) => { retries.push(err.message) }
+  })
+  t.equal(r.outcome, 'ready', 'three transient failures, then READY')
+  t.same(retries, ['TEMPORARILY_UNAVAILABLE: busy', 'REQUEST_LIMIT_EXCEEDED: slow down', 'IO_ERROR: connection reset'])
+  const gone = waitUntilReady({
+    get: async () => { throw new WorkspaceApiError('RESOURCE_DOES_NOT_EXIST', 'deleted', { status: 404 }) },
+    now: () => 0,
+    sleep: async () => {},
+    timeoutMs: 60_000,
+    maxIntervalMs: 3000
+  })
+  await t.rejects(gone, { name: 'WorkspaceApiError', message: 'RESOURCE_DOES_NOT_EXIST: deleted' }, 'a 404 is not waited out')
+  let t2 = 0
+  const down = await waitUntilReady({
+    get: async () => { throw new WorkspaceApiError('IO_ERROR', 'refused') },
+    now: () => t2,
+    sleep: async (ms) => { t2 += ms },
+    timeoutMs: 10_000,
+    maxIntervalMs: 3000
+  })
+  t.equal(down.outcome, 'timeout', 'a workspace down the whole time: the wait ends at its deadline')
+})

@@ -193,7 +193,8 @@ async function wait (client: ServingEndpointsClient, name: string, timeoutMs: nu
     maxIntervalMs: MAX_POLL_INTERVAL_MS,
     now: io.now,
     sleep: io.sleep,
-    onChange: (e, elapsed) => { io.err(`[${formatElapsed(elapsed).padStart(6)}] ${name}: ${stateOf(e)}${deploymentNote(e)}\n`) }
+    onChange: (e, elapsed) => { io.err(`[${formatElapsed(elapsed).padStart(6)}] ${name}: ${stateOf(e)}${deploymentNote(e)}\n`) },
+    onRetry: (err, elapsed) => { io.err(`[${formatElapsed(elapsed).padStart(6)}] ${name}: could not read its state (${err.message}); trying again\n`) }
   })
 }
 
