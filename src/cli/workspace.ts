@@ -2,7 +2,7 @@
 // one given by flags and the Databricks environment variables, with a workspace token source.
 import pino from 'pino'
 import { Agent } from 'undici'
-import { loadWorkspaces, type WorkspaceConfig } from '../config/load.js'
+import { isLoopback, loadWorkspaces, type WorkspaceConfig } from '../config/load.js'
 import { TOKENS_DEFAULTS } from '../config/schema.js'
 import { Secret } from '../config/secret.js'
 import { TokenBroker } from '../tokens/broker.js'
@@ -31,9 +31,9 @@ export function resolveWorkspace (flags: WorkspaceFlags, env: Record<string, str
   if (configPath !== undefined) {
     if (byFlags) throw new UsageError('--host, --client-id and --client-secret are for use without --config (the config file names the workspace)', usage)
     const workspaces = loadWorkspaces(configPath, { env })
-    if (flags.workspace === undefined) return workspaces[0] as WorkspaceConfig
-    const ws = workspaces.find(w => w.name === flags.workspace)
-    if (ws === undefined) throw new UsageError(`no workspace '${flags.workspace}' in ${configPath} (it has: ${workspaces.map(w => w.name).join(', ')})`, usage)
+    const ws = flags.workspace === undefined ? workspaces[0] as WorkspaceConfig : workspaces.find(w => w.name === flags.workspace)
+    if (ws === undefined) throw new UsageError(`no workspace '${flags.workspace ?? ''}' in ${configPath} (it has: ${workspaces.map(w => w.name).join(', ')})`, usage)
+    warnIfClear(ws.host, warn)
     return ws
   }
   const host = flags.host ?? nonEmpty(env.DATABRICKS_HOST)
@@ -47,8 +47,7 @@ export function resolveWorkspace (flags: WorkspaceFlags, env: Record<string, str
   if (secret === undefined) throw new UsageError('the service principal\'s secret is needed: set DATABRICKS_CLIENT_SECRET', usage)
   if (flags['client-secret'] !== undefined) warn('warning: --client-secret is visible to every user of this machine (ps, shell history): prefer DATABRICKS_CLIENT_SECRET')
   const origin = workspaceOrigin(host, usage)
-  const { protocol, hostname } = new URL(origin)
-  if (protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) warn(`warning: ${origin} is not loopback: the client secret and tokens would go over it in clear (use https://)`)
+  warnIfClear(origin, warn)
   const name = flags.workspace ?? FLAGS_WORKSPACE_NAME
   return { name, host: origin, tokenUrl: `${origin}/oidc/v1/token`, clientId, clientSecret: new Secret(secret), grant: 'client_credentials' }
 }
@@ -95,4 +94,10 @@ export function openWorkspaceSession (ws: WorkspaceConfig, opts: { fetchTimeoutM
       await dispatcher.close()
     }
   }
+}
+
+/** The same warning as the gateway's (configWarnings): an http:// workspace that is not loopback. */
+function warnIfClear (host: string, warn: (line: string) => void): void {
+  const { protocol, hostname, origin } = new URL(host)
+  if (protocol === 'http:' && !isLoopback(hostname)) warn(`warning: ${origin} is not loopback: the client secret and tokens would go over it in clear (use https://)`)
 }

@@ -298,7 +298,7 @@ export function configWarnings (config: Config): ConfigWarning[] {
 }
 
 /** 127.0.0.0/8, localhost and [::1]: traffic that never leaves the machine. */
-function isLoopback (hostname: string): boolean {
+export function isLoopback (hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
 }
 

@@ -55,3 +55,12 @@ t.test('from flags and DATABRICKS_* variables', async t => {
   t.throws(() => workspaceOrigin('ftp://h', 'U'), { message: /https:\/\// })
   t.throws(() => workspaceOrigin('https://u:p@h', 'U'), { message: /without credentials/ })
 })
+
+t.test('a config file\'s http:// workspace that is not loopback is warned about, as the gateway does', async t => {
+  const clear = join(dir, 'clear.yaml')
+  writeFileSync(clear, 'workspaces:\n  - name: lan\n    host: http://192.0.2.7:8080\n    clientId: id\n    clientSecret: s3cret-value\n')
+  const warnings: string[] = []
+  resolveWorkspace({ config: clear }, {}, 'USAGE', (l) => warnings.push(l))
+  t.same(warnings, ['warning: http://192.0.2.7:8080 is not loopback: the client secret and tokens would go over it in clear (use https://)'])
+  t.notMatch(warnings.join(''), /s3cret/)
+})
