@@ -71,20 +71,23 @@ const validate = ajv.compile<RawConfig>(ConfigSchema)
 /** Reads a YAML or JSON config file and returns the validated Config. */
 export function loadConfig (path: string, deps: LoadDeps = {}): Config {
   const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+  return parseConfig(readDocument(path, readFile), { ...deps, readFile })
+}
+
+/** The parsed YAML/JSON document of a config file; a ConfigError names the file and the line, never its text. */
+function readDocument (path: string, readFile: (p: string) => string): unknown {
   let text: string
   try {
     text = readFile(path)
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
-  let doc: unknown
   try {
     // logLevel error: the parser's warnings (on stderr) quote source text, e.g. an unknown tag.
-    doc = parseYaml(text, { prettyErrors: false, logLevel: 'error' })
+    return parseYaml(text, { prettyErrors: false, logLevel: 'error' })
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${yamlProblem(err, text)}`)
   }
-  return parseConfig(doc, { ...deps, readFile })
 }
 
 /**
@@ -246,18 +249,7 @@ const validateWorkspaces = ajv.compile<Static<typeof WorkspacesOnly>>(Workspaces
  */
 export function loadWorkspaces (path: string, deps: LoadDeps = {}): WorkspaceConfig[] {
   const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
-  let text: string
-  try {
-    text = readFile(path)
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
-  }
-  let doc: unknown
-  try {
-    doc = parseYaml(text, { prettyErrors: false, logLevel: 'error' })
-  } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${yamlProblem(err, text)}`)
-  }
+  const doc = readDocument(path, readFile)
   const ideps: InterpolateDeps = { env: deps.env ?? process.env, readFile }
   const written = (typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? doc : {}) as Record<string, unknown>
   const resolved = { workspaces: interpolate(written.workspaces, ideps, 'workspaces') }

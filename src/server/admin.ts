@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from '../endpoints/registry.js'
 import type { Metrics } from '../metrics/index.js'
 import type { TokenBroker } from '../tokens/broker.js'
-import { parseScope, type TokenReport } from '../tokens/scope.js'
+import { tokenReport, type TokenReport } from '../tokens/scope.js'
 
 export interface AdminDeps {
   registry: Registry
@@ -65,16 +65,16 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
 
   // What each endpoint's token is scoped to and when it expires (README, "HTTP surface"); read-only:
   // never mints, never discovers, and never answers the token itself.
-  app.get('/tokens', async () => ({ endpoints: deps.registry.names().map(tokenReport) }))
+  app.get('/tokens', async () => ({ endpoints: deps.registry.names().map(reportOf) }))
   app.get<{ Params: { endpoint: string } }>('/tokens/:endpoint', async (request, reply) => {
     const name = request.params.endpoint
     if (deps.registry.endpoint(name) === undefined) {
       return await reply.code(404).send({ error_code: 'ENDPOINT_NOT_FOUND', message: `no endpoint '${name.slice(0, 64)}' in the running config` })
     }
-    return tokenReport(name)
+    return reportOf(name)
   })
 
-  function tokenReport (name: string): TokenReport {
+  function reportOf (name: string): TokenReport {
     const ep = deps.registry.endpoint(name)
     /* c8 ignore next - names come from the registry */
     if (ep === undefined) throw new Error(`unknown endpoint ${name}`)
@@ -83,22 +83,7 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
       // A discovered endpoint nobody has called yet: its id is not known, no token is held.
       return { endpoint: name, workspace: ep.workspace, endpointId: undefined, action: ep.action, discovered: true, scope: [], authorizationDetails: undefined, state: 'none', expiresAt: undefined }
     }
-    const s = deps.broker.status(route.token.key)
-    const r: TokenReport = {
-      endpoint: name,
-      workspace: route.workspace,
-      endpointId: route.endpointId,
-      action: route.action,
-      discovered: route.discovered,
-      scope: parseScope(route.token.authorizationDetails),
-      authorizationDetails: route.token.authorizationDetails,
-      state: s.state,
-      expiresAt: s.expiresAt === undefined ? undefined : new Date(s.expiresAt).toISOString(),
-      refreshing: s.refreshing
-    }
-    if (s.lastError !== undefined) r.lastError = s.lastError
-    if (s.retryAt !== undefined) r.retryAt = new Date(s.retryAt).toISOString()
-    return r
+    return tokenReport(route, deps.broker.status(route.token.key))
   }
 
   app.get('/metrics', async (_request, reply) => {

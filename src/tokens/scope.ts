@@ -47,3 +47,39 @@ export interface TokenReport {
   lastError?: string
   retryAt?: string
 }
+
+/** What the report needs of a resolved route and the broker's status of its token. */
+export interface ReportedRoute {
+  name: string
+  workspace: string
+  endpointId: string
+  action: string
+  discovered: boolean
+  token: { authorizationDetails?: string | undefined }
+}
+export interface ReportedStatus {
+  state: 'valid' | 'stale' | 'none'
+  expiresAt?: number | undefined
+  refreshing?: boolean
+  lastError?: string | undefined
+  retryAt?: number | undefined
+}
+
+/** The report of a route's token, from the broker's status of it: scope and times, never the token. */
+export function tokenReport (route: ReportedRoute, status: ReportedStatus): TokenReport {
+  const r: TokenReport = {
+    endpoint: route.name,
+    workspace: route.workspace,
+    endpointId: route.endpointId,
+    action: route.action,
+    discovered: route.discovered,
+    scope: parseScope(route.token.authorizationDetails),
+    authorizationDetails: route.token.authorizationDetails,
+    state: status.state,
+    expiresAt: status.expiresAt === undefined ? undefined : new Date(status.expiresAt).toISOString()
+  }
+  if (status.refreshing !== undefined) r.refreshing = status.refreshing
+  if (status.lastError !== undefined) r.lastError = status.lastError
+  if (status.retryAt !== undefined) r.retryAt = new Date(status.retryAt).toISOString()
+  return r
+}

@@ -8,7 +8,7 @@ import { loadConfig } from '../../config/load.js'
 import { createRegistry } from '../../endpoints/registry.js'
 import { readLimited } from '../../io/read-limited.js'
 import { TokenBroker } from '../../tokens/broker.js'
-import { parseScope, type TokenReport } from '../../tokens/scope.js'
+import { tokenReport, type TokenReport } from '../../tokens/scope.js'
 import { formatElapsed } from '../../workspace/wait.js'
 import { UsageError } from '../usage.js'
 import { PROCESS_IO, type CommandIO } from './endpoints.js'
@@ -77,21 +77,9 @@ async function mint (configPath: string, name: string, io: CommandIO, usage: (m:
     const registry = createRegistry(config, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now: Date.now })
     const route = await registry.resolve(name)
     const token = await broker.get(route.token)
-    const status = broker.status(route.token.key)
-    return {
-      token,
-      report: {
-        endpoint: name,
-        workspace: route.workspace,
-        endpointId: route.endpointId,
-        action: route.action,
-        discovered: route.discovered,
-        scope: parseScope(route.token.authorizationDetails),
-        authorizationDetails: route.token.authorizationDetails,
-        state: status.state,
-        expiresAt: status.expiresAt === undefined ? undefined : new Date(status.expiresAt).toISOString()
-      }
-    }
+    const { state, expiresAt } = broker.status(route.token.key)
+    // A one-off mint: its state and expiry, not the broker's refresh bookkeeping.
+    return { token, report: tokenReport(route, { state, expiresAt }) }
   } finally {
     broker.close()
     await controlDispatcher.close()
