@@ -85,6 +85,74 @@ function deferred<L extends Record<string, string>> (counter: Counter<Extract<ke
   }
 }
 
+/**
+ * A histogram child for the request path: an observation is a bucket search and three additions
+ * on plain numbers. Folded into the histogram at scrape time (foldHistogram), like the deferred
+ * counters: prom-client's own child hashes and validates the label set on every observe.
+ */
+export interface HistogramCells extends Observe {
+  /** Observations per bucket, not cumulative: counts[i] for bounds[i-1] < v <= bounds[i]. */
+  readonly counts: Float64Array
+  sum: number
+  count: number
+}
+
+/** Cells for `bounds` (ascending upper bounds, +Inf implied: such values count only in `count`). */
+export function histogramCells (bounds: readonly number[]): HistogramCells {
+  const counts = new Float64Array(bounds.length)
+  const cells: HistogramCells = {
+    counts,
+    sum: 0,
+    count: 0,
+    observe (v) {
+      // Not a number: dropped rather than poisoning the sum (prom-client would throw on the request path).
+      if (!Number.isFinite(v)) return
+      cells.sum += v
+      cells.count++
+      for (let i = 0; i < bounds.length; i++) {
+        if (v <= (bounds[i] as number)) {
+          counts[i] = (counts[i] as number) + 1
+          return
+        }
+      }
+    }
+  }
+  return cells
+}
+
+/** prom-client's per-series histogram state: what its exposition reads (lib/histogram.js). */
+interface HistogramEntry { labels: Record<string, string>, bucketValues: Record<number, number>, sum: number, count: number }
+
+/**
+ * Replaces `histogram`'s state with the cells' totals (the cells are the only writers, so the
+ * series always show everything observed so far). Relies on prom-client's internal `hashMap`
+ * shape; test/metrics/histogram-cells.test.ts checks the exposition it yields.
+ */
+export function foldHistogram (histogram: Histogram, bounds: readonly number[], children: ReadonlyArray<{ labels: Record<string, string>, cells: HistogramCells }>): void {
+  const map: Record<string, HistogramEntry> = {}
+  for (const [i, { labels, cells }] of children.entries()) {
+    // A series shows from its first observation, as prom-client's own children do.
+    if (cells.count === 0) continue
+    const bucketValues: Record<number, number> = {}
+    for (const [j, bound] of bounds.entries()) bucketValues[bound] = cells.counts[j] as number
+    map[String(i)] = { labels, bucketValues, sum: cells.sum, count: cells.count }
+  }
+  (histogram as unknown as { hashMap: Record<string, HistogramEntry> }).hashMap = map
+}
+
+/** A histogram whose children are HistogramCells, folded in by its collect(). */
+function deferredHistogram (opts: { name: string, help: string, buckets: number[], registers: Registry[] }): (endpoint: string) => HistogramCells {
+  const children: Array<{ labels: Record<string, string>, cells: HistogramCells }> = []
+  const bounds = opts.buckets
+  // eslint-disable-next-line no-new -- registered by construction
+  new Histogram({ ...opts, labelNames: ['endpoint'] as const, collect () { foldHistogram(this, bounds, children) } })
+  return (endpoint) => {
+    const cells = histogramCells(bounds)
+    children.push({ labels: { endpoint }, cells })
+    return cells
+  }
+}
+
 /** Each deferred counter's flush, run by its collect(). */
 const flushers = new WeakMap<object, () => void>()
 function flushOnCollect (this: object): void { flushers.get(this)?.() }
@@ -116,17 +184,32 @@ export function createMetrics (opts: MetricsOptions) {
   const requests = new Counter({
     name: 'routegate_requests_total', help: 'Requests answered, by endpoint and HTTP status', labelNames: ['endpoint', 'code'] as const, registers, collect: flushOnCollect
   })
-  const requestDuration = new Histogram({
-    name: 'routegate_request_duration_seconds', help: 'Request received to response finished', labelNames: ['endpoint'] as const, buckets: DURATION_BUCKETS, registers
+  // Request-path histograms: children are plain cells, folded in at scrape time.
+  const requestDuration = deferredHistogram({
+    name: 'routegate_request_duration_seconds', help: 'Request received to response finished', buckets: DURATION_BUCKETS, registers
   })
-  const upstreamDuration = new Histogram({
-    name: 'routegate_upstream_duration_seconds', help: 'Dispatch to upstream response headers', labelNames: ['endpoint'] as const, buckets: DURATION_BUCKETS, registers
+  const upstreamDuration = deferredHistogram({
+    name: 'routegate_upstream_duration_seconds', help: 'Dispatch to upstream response headers', buckets: DURATION_BUCKETS, registers
   })
-  const overhead = new Histogram({
-    name: 'routegate_overhead_seconds', help: 'Time the gateway added before response headers (total to headers minus upstream)', labelNames: ['endpoint'] as const, buckets: OVERHEAD_BUCKETS, registers
+  const overhead = deferredHistogram({
+    name: 'routegate_overhead_seconds', help: 'Time the gateway added before response headers (total to headers minus upstream)', buckets: OVERHEAD_BUCKETS, registers
   })
-  const inflight = new Gauge({
-    name: 'routegate_inflight_requests', help: 'Requests in progress', labelNames: ['endpoint'] as const, registers
+  // In-flight counts per endpoint as plain numbers, set on the gauge at scrape time.
+  const inflightCounts = new Map<string, { n: number }>()
+  const inflightOf = (endpoint: string): { n: number } => {
+    let c = inflightCounts.get(endpoint)
+    if (c === undefined) {
+      c = { n: 0 }
+      inflightCounts.set(endpoint, c)
+    }
+    return c
+  }
+  new Gauge({ // eslint-disable-line no-new -- registered by construction
+    name: 'routegate_inflight_requests',
+    help: 'Requests in progress',
+    labelNames: ['endpoint'] as const,
+    registers,
+    collect () { for (const [endpoint, c] of inflightCounts) this.set({ endpoint }, c.n) }
   })
   const tokenFetches = new Counter({
     name: 'routegate_token_fetches_total', help: 'Token endpoint calls, by workspace and result', labelNames: ['workspace', 'result'] as const, registers
@@ -135,7 +218,7 @@ export function createMetrics (opts: MetricsOptions) {
     name: 'routegate_token_fetch_duration_seconds', help: 'Token endpoint latency', labelNames: ['workspace'] as const, buckets: TOKEN_FETCH_BUCKETS, registers
   })
   const tokenCache = new Counter({
-    name: 'routegate_token_cache_total', help: 'Token broker look-ups: hit, miss or refresh (stale token served while refreshing)', labelNames: ['result'] as const, registers
+    name: 'routegate_token_cache_total', help: 'Token broker look-ups: hit, miss or refresh (stale token served while refreshing)', labelNames: ['result'] as const, registers, collect: flushOnCollect
   })
   const tokenExpiry = new Gauge({
     name: 'routegate_token_expiry_timestamp_seconds', help: 'Expiry (unix seconds) of the token held for the endpoint; absent when none is held', labelNames: ['endpoint'] as const, registers
@@ -163,11 +246,13 @@ export function createMetrics (opts: MetricsOptions) {
     registers,
     collect: flushOnCollect
   })
-  for (const endpoint of opts.endpoints) inflight.set({ endpoint }, 0)
+  for (const endpoint of opts.endpoints) inflightOf(endpoint)
   for (const workspace of opts.workspaces) {
     for (const result of ['success', 'failure'] as const) tokenFetches.inc({ workspace, result }, 0)
   }
-  for (const result of ['hit', 'miss', 'refresh'] as const) tokenCache.inc({ result }, 0)
+  // One look-up per request: counted in plain numbers like the request counters.
+  const tokenCacheChild = deferred<{ result: string }>(tokenCache)
+  const tokenLookups = { hit: tokenCacheChild({ result: 'hit' }), miss: tokenCacheChild({ result: 'miss' }), refresh: tokenCacheChild({ result: 'refresh' }) }
 
   const configReloads = new Counter({
     name: 'routegate_config_reloads_total', help: 'Config reloads (SIGHUP), by result', labelNames: ['result'] as const, registers
@@ -186,10 +271,10 @@ export function createMetrics (opts: MetricsOptions) {
     if (s === undefined) {
       s = {
         requests: memo(code => requestChild({ endpoint, code })),
-        duration: requestDuration.labels({ endpoint }),
-        upstream: upstreamDuration.labels({ endpoint }),
-        overhead: overhead.labels({ endpoint }),
-        inflight: inflight.labels({ endpoint }),
+        duration: requestDuration(endpoint),
+        upstream: upstreamDuration(endpoint),
+        overhead: overhead(endpoint),
+        inflight: inflightGauge(endpoint),
         tokenEchoes: tokenEchoes.labels({ endpoint }),
         aborted: memo(cause => abortedChild({ endpoint, cause }))
       }
@@ -198,6 +283,12 @@ export function createMetrics (opts: MetricsOptions) {
     return s
   }
   for (const name of known) endpointSeries(name)
+
+  /** The gauge's series appears on first use (configured endpoints have theirs from the start). */
+  function inflightGauge (endpoint: string): EndpointSeries['inflight'] {
+    let c: { n: number } | undefined
+    return { inc: () => { (c ??= inflightOf(endpoint)).n++ }, dec: () => { (c ??= inflightOf(endpoint)).n-- } }
+  }
 
   const callers = memo<CallerSeries>(caller => ({
     requests: memo(code => callerChild({ caller, code })),
@@ -218,15 +309,11 @@ export function createMetrics (opts: MetricsOptions) {
       known = new Set([...names, UNKNOWN_ENDPOINT])
       for (const name of known) {
         endpointSeries(name)
-        inflight.inc({ endpoint: name }, 0)
+        inflightOf(name)
       }
     },
     tokenEchoes,
     requests,
-    requestDuration,
-    upstreamDuration,
-    overhead,
-    inflight,
     tokenFetches,
     tokenFetchDuration,
     tokenCache,
@@ -237,7 +324,7 @@ export function createMetrics (opts: MetricsOptions) {
         tokenFetches.inc({ workspace, result })
         tokenFetchDuration.observe({ workspace }, seconds)
       },
-      lookup (result: 'hit' | 'miss' | 'refresh') { tokenCache.inc({ result }) },
+      lookup (result: 'hit' | 'miss' | 'refresh') { tokenLookups[result].inc() },
       tokenChanged (endpoints: Iterable<string>, expiresAt: number | undefined) {
         for (const endpoint of endpoints) {
           if (expiresAt === undefined) tokenExpiry.remove({ endpoint })

@@ -48,18 +48,54 @@ function stdoutDestination (): DestinationStream {
   return dest
 }
 
+/** What the exchange recorder writes its one line per request with (see createAccessLogger). */
+export interface AccessLog {
+  info: (line: Record<string, unknown>, msg: string) => void
+  warn: (line: Record<string, unknown>, msg: string) => void
+}
+
 /**
- * The access logger: same destination, level and shape as `logger`, without the redaction pass.
- * Only the exchange recorder writes to it, with fields that are safe by construction (see
- * server/record.ts); every other line keeps going through `logger` and its redaction.
+ * The access logger: same destination, level, shape and field order as a `logger` line
+ * (`{"level":30,"time":…,"service":"routegate",…fields,"msg":…}`), without the redaction pass and
+ * without pino's generic serialisation: the line is built by hand (accessLine), which cost a
+ * third of what pino's did per request. Only the exchange recorder writes to it, with fields
+ * that are safe by construction (see server/record.ts); every other line goes through `logger`.
  */
-export function createAccessLogger (logger: Logger): Logger {
-  const destination = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]
-  return pino({
-    level: logger.level,
-    base: { service: 'routegate' },
-    timestamp: createIsoTime()
-  }, destination)
+export function createAccessLogger (logger: Logger): AccessLog {
+  const destination = (logger as unknown as Record<symbol, DestinationStream | undefined>)[pino.symbols.streamSym]
+  if (destination === undefined) throw new TypeError('createAccessLogger: the logger has no destination stream')
+  const time = createIsoTime()
+  const write = (level: number, line: Record<string, unknown>, msg: string): void => {
+    // The logger's level is read per line, so a level changed on the logger holds here too.
+    if (level < logger.levelVal) return
+    destination.write(accessLine(level, time(), line, msg))
+  }
+  return {
+    info: (line, msg) => { write(30, line, msg) },
+    warn: (line, msg) => { write(40, line, msg) }
+  }
+}
+
+/** Plain printable ASCII without `"` or `\`: a JSON string as it stands. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
+/**
+ * One JSON line as pino writes it: level, `time` (pino's `,"time":…` fragment), the service
+ * binding, the fields in order (undefined ones left out, like JSON.stringify), then `msg`.
+ * Plain strings are quoted as they are; anything else goes through JSON.stringify.
+ */
+export function accessLine (level: number, time: string, fields: Record<string, unknown>, msg: string): string {
+  let out = `{"level":${level}${time},"service":"routegate"`
+  for (const key in fields) {
+    const v = fields[key]
+    if (v === undefined) continue
+    out += `,"${key}":`
+    if (typeof v === 'string') out += PLAIN.test(v) ? `"${v}"` : JSON.stringify(v)
+    else if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : 'null'
+    else if (typeof v === 'boolean') out += v ? 'true' : 'false'
+    else out += JSON.stringify(v) ?? 'null'
+  }
+  return `${out},"msg":${JSON.stringify(msg)}}\n`
 }
 
 /**

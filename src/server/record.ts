@@ -2,17 +2,17 @@
 // The access line is built only from fields known to be safe (configured names, validated ids,
 // numbers, codes, an IP-shaped address, an error's code and cleaned message), so it goes to a
 // logger without the per-line redaction pass every other log line gets.
-import type { Logger } from 'pino'
 import { RoutegateError } from '../errors.js'
 import { codeLabel, type AbortCause, type Metrics } from '../metrics/index.js'
 import { clientAddress } from '../proxy/headers.js'
 import { describeCause } from '../proxy/upstream-errors.js'
 import type { Exchange } from './exchange.js'
+import type { AccessLog } from './logger.js'
 
 export interface RecorderDeps {
   metrics: Pick<Metrics, 'endpointSeries' | 'callerSeries'>
   /** A logger without redaction, writing to the same destination as the main one. */
-  accessLog: Pick<Logger, 'info' | 'warn'>
+  accessLog: AccessLog
   trustProxy: boolean
 }
 
