@@ -77,7 +77,7 @@ export function table (rows, title) {
 
 export function targetsText (targets) {
   return targets.map(t => {
-    const mark = t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'MISS'
+    const mark = t.pass === null ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'
     const value = typeof t.value === 'number' ? fmt(t.value, t.unit === '' ? 3 : 0) : '–'
     const want = t.op === '±' ? `within ${t.threshold * 100} % of 1` : `${t.op} ${t.threshold}${t.unit}`
     return `- [${mark}] ${t.name}: ${value}${t.unit} (want ${want})`

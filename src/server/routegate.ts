@@ -196,10 +196,11 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     openai: (ex, route) => { current.handlers.openai(ex, route) },
     models: (ex) => { current.handlers.models(ex) }
   }
+  const accessLog = createAccessLogger(logger)
   const exchanges = createExchanges({
     traceMode: config.tracing.mode,
     ids: createIdSource(),
-    record: createRecorder({ metrics, accessLog: createAccessLogger(logger), trustProxy: config.server.trustProxy })
+    record: createRecorder({ metrics, accessLog, trustProxy: config.server.trustProxy })
   })
   const gateway = buildGateway({
     logger,
@@ -283,6 +284,8 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     },
     async close () {
       await gateway.close()
+      // The last requests' access lines, before the caller flushes the logger and exits.
+      accessLog.flush()
       await admin.close()
       broker.close()
       await pools.close()

@@ -54,3 +54,21 @@ t.test('the access logger writes to the logger\'s destination at the logger\'s l
   await new Promise(resolve => setImmediate(resolve))
   t.same(lines.map(l => [JSON.parse(l).level, JSON.parse(l).status, JSON.parse(l).service]), [[40, 502, 'routegate'], [30, 201, 'routegate']])
 })
+
+t.test('the lines of one event-loop turn reach the destination in one write, at the turn\'s end or on flush()', async t => {
+  const writes: string[] = []
+  const stream = new Writable({ write (chunk: Buffer, _enc, cb) { writes.push(chunk.toString()); cb() } })
+  const logger = createLogger({ destination: stream })
+  const access = createAccessLogger(logger)
+  access.info({ n: 1 }, 'request completed')
+  access.warn({ n: 2 }, 'request completed')
+  t.same(writes, [], 'nothing written within the turn')
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(writes.length, 1, 'one write for the turn')
+  t.same(writes[0]?.split('\n').filter(l => l !== '').map(l => JSON.parse(l).n), [1, 2], 'in order')
+  access.info({ n: 3 }, 'request completed')
+  access.flush()
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(writes.length, 2, 'flush() writes at once; the scheduled turn end finds nothing left')
+  t.equal(JSON.parse(writes[1] ?? '').n, 3)
+})
