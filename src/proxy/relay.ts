@@ -8,11 +8,18 @@ import { CallerGone, RoutegateError, UpstreamInvalidResponse, UpstreamTimeout, U
 import { writeError } from './error-response.js'
 import type { Invocation } from './forwarder.js'
 import { downstreamHeaders } from './headers.js'
+import { completeEventsEnd, createSseScan, type SseScan } from './sse-events.js'
 import { upstreamError as upstreamErrorOf } from './upstream-errors.js'
 import { UsageTap } from './usage.js'
 
 /** How an attempt ended at its response headers: relayed to the caller, or a 401 to replay. */
 export type Outcome = 'relayed' | 'replay'
+
+/**
+ * The longest event an event stream may hold back while it waits for the event's blank line: a
+ * longer one fails the response (its bytes are never forwarded) rather than growing without bound.
+ */
+export const SSE_EVENT_LIMIT_BYTES = 1024 * 1024
 
 type Mode = 'pending' | 'relay' | 'discard' | 'done'
 
@@ -34,11 +41,13 @@ export class Relay implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined
   #gone = false
   #waiting = false
-  #sse = false
+  /** Set for an event stream: only whole events are forwarded (see sse-events.ts). */
+  #sse: SseScan | undefined
+  /** The bytes of an event stream's event not yet complete, held back from the caller. */
+  #held: Buffer[] = []
+  #heldBytes = 0
   /** Response head not yet written (see onResponseStart). */
   #head: string[] | undefined
-  /** The last two body bytes written, to end a partial SSE event before the error event. */
-  #tail = ''
   /** Reads token usage off a successful answer (OpenAI-compatible routes). */
   #usage: UsageTap | undefined
   readonly #inv: Invocation
@@ -91,11 +100,12 @@ export class Relay implements Dispatcher.DispatchHandler {
     const type = headers['content-type']
     // A coded (compressed) stream cannot take a plain-text error event: it is only cut.
     const coded = headers['content-encoding'] !== undefined && String(headers['content-encoding']).toLowerCase() !== 'identity'
-    this.#sse = typeof type === 'string' && SSE.test(type) && !coded
+    const sse = typeof type === 'string' && SSE.test(type) && !coded
+    if (sse) this.#sse = createSseScan()
     // An event stream must reach the caller event by event: tell a buffering proxy in front
     // (nginx) not to hold it back, unless the endpoint said otherwise.
-    if (this.#sse && headers['x-accel-buffering'] === undefined) out.headers.push('x-accel-buffering', 'no')
-    if (this.#inv.openai === true && !coded && status < 300 && typeof type === 'string' && (this.#sse || JSON_TYPE.test(type))) this.#usage = new UsageTap(this.#sse)
+    if (sse && headers['x-accel-buffering'] === undefined) out.headers.push('x-accel-buffering', 'no')
+    if (this.#inv.openai === true && !coded && status < 300 && typeof type === 'string' && (sse || JSON_TYPE.test(type))) this.#usage = new UsageTap(sse)
     // The head is written with the first body bytes (or at the end, or on the next turn at the
     // latest): an answer that turns out invalid within the same read can still become a proper
     // 502 instead of a cut connection.
@@ -134,11 +144,12 @@ export class Relay implements Dispatcher.DispatchHandler {
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#mode !== 'relay' || !this.#writeHead()) return
-    const { res, state } = this.#inv
-    state.bytesOut += chunk.length
     this.#usage?.push(chunk)
-    if (this.#sse) this.#tail = chunk.length >= 2 ? chunk.toString('latin1', chunk.length - 2) : this.#tail.slice(-1) + chunk.toString('latin1')
-    if (!res.write(chunk)) {
+    const out = this.#sse === undefined ? chunk : this.#wholeEvents(controller, chunk)
+    if (out === undefined) return
+    const { res, state } = this.#inv
+    state.bytesOut += out.length
+    if (!res.write(out)) {
       controller.pause()
       if (!this.#waiting) {
         this.#waiting = true
@@ -149,6 +160,46 @@ export class Relay implements Dispatcher.DispatchHandler {
         this.#stall.unref()
       }
     }
+  }
+
+  /**
+   * The complete events of an event stream so far: what is held back plus the chunk up to its
+   * last event end, one buffer for one write. A chunk that ends on an event end (the usual case)
+   * is passed as it is, without a copy; the rest waits for its blank line.
+   */
+  #wholeEvents (controller: Dispatcher.DispatchController, chunk: Buffer): Buffer | undefined {
+    const end = completeEventsEnd(chunk, this.#sse as SseScan)
+    const held = this.#held
+    let out: Buffer | undefined
+    if (end > 0) {
+      out = held.length === 0 ? (end === chunk.length ? chunk : chunk.subarray(0, end)) : Buffer.concat([...held, chunk.subarray(0, end)])
+      this.#held = []
+      this.#heldBytes = 0
+    }
+    if (end < chunk.length) {
+      this.#held.push(end === 0 ? chunk : chunk.subarray(end))
+      this.#heldBytes += chunk.length - end
+      if (this.#heldBytes > SSE_EVENT_LIMIT_BYTES) {
+        // The events before it still reach the caller; the error event follows them.
+        if (out !== undefined) {
+          this.#inv.state.bytesOut += out.length
+          this.#inv.res.write(out)
+        }
+        controller.abort(new UpstreamInvalidResponse(`endpoint sent an event longer than ${SSE_EVENT_LIMIT_BYTES} bytes`))
+        return undefined
+      }
+    }
+    return out
+  }
+
+  /** The end of an event stream: a last event without its blank line passes as the endpoint sent it. */
+  #releaseHeld (): void {
+    if (this.#heldBytes === 0) return
+    const rest = Buffer.concat(this.#held, this.#heldBytes)
+    this.#held = []
+    this.#heldBytes = 0
+    this.#inv.state.bytesOut += rest.length
+    this.#inv.res.write(rest)
   }
 
   readonly #onDrain = (): void => {
@@ -180,6 +231,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     if (mode === 'relay' && this.#writeHead()) {
       this.#mode = 'done'
       if (this.#usage !== undefined) this.#inv.state.usage = this.#usage.usage()
+      this.#releaseHeld()
       this.#inv.res.end()
     } else if (mode !== 'relay') {
       this.#mode = 'done'
@@ -208,21 +260,24 @@ export class Relay implements Dispatcher.DispatchHandler {
       return
     }
     this.#inv.state.abort = mapped instanceof UpstreamTimeout ? 'idle_timeout' : 'upstream'
-    abortResponse(this.#inv.res, this.#sse ? this.#tail : undefined, failure)
+    // An event not yet complete is withheld: the caller's last event stays whole.
+    this.#held = []
+    this.#heldBytes = 0
+    abortResponse(this.#inv.res, this.#sse !== undefined, failure)
   }
 }
 
 /**
- * Ends a started response as failed: never a clean end. An event stream first gets its partial
- * event ended and one last error event, so SSE clients see why; then the connection is cut.
+ * Ends a started response as failed: never a clean end. An event stream (which the relay has
+ * cut at an event's end) first gets one last error event, so SSE clients see why; then the
+ * connection is cut.
  */
-export function abortResponse (res: ServerResponse, sseTail: string | undefined, failure: RoutegateError): void {
-  if (sseTail === undefined || !res.writable) {
+export function abortResponse (res: ServerResponse, sse: boolean, failure: RoutegateError): void {
+  if (!sse || !res.writable) {
     res.destroy()
     return
   }
-  const end = sseTail.endsWith('\n\n') || sseTail === '' ? '' : sseTail.endsWith('\n') ? '\n' : '\n\n'
-  const event = `${end}data: ${JSON.stringify({ error: { message: failure.message, type: 'api_error', code: failure.code } })}\n\n`
+  const event = `data: ${JSON.stringify({ error: { message: failure.message, type: 'api_error', code: failure.code } })}\n\n`
   res.write(event, () => res.destroy())
   // Should the write never flush (the caller stopped reading), do not wait for it.
   setTimeout(() => res.destroy(), 1000).unref()
