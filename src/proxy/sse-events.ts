@@ -6,24 +6,19 @@
 const LF = 0x0a
 const CR = 0x0d
 
-/** Where the scan stands after the last byte seen. */
-export const SseState = {
-  /** At the start of a line (the stream's start, or after a line's terminator): a terminator here is a blank line. */
-  lineStart: 0,
-  /** Inside a line. */
-  inLine: 1,
-  /** Just after a CR that ended a line with text: an LF next belongs to it (CRLF). */
-  crLine: 2,
-  /** Just after a CR that ended a blank line (an event's end): an LF next belongs to it. */
-  crEvent: 3
-} as const
-export type SseState = typeof SseState[keyof typeof SseState]
+/**
+ * Where the scan stands after the last byte seen: at the start of a line (the stream's start, or
+ * after a line's terminator: a terminator here is a blank line); inside a line; just after a CR
+ * that ended a line with text (an LF next belongs to it: CRLF); just after a CR that ended a
+ * blank line, an event's end (an LF next belongs to it too).
+ */
+export type SseState = 'lineStart' | 'inLine' | 'crLine' | 'crEvent'
 
 /** The carried state of one stream's scan; starts at the stream's start. */
 export interface SseScan { state: SseState }
 
 export function createSseScan (): SseScan {
-  return { state: SseState.lineStart }
+  return { state: 'lineStart' }
 }
 
 /**
@@ -41,24 +36,24 @@ export function completeEventsEnd (chunk: Uint8Array, scan: SseScan): number {
   let nextCr = -2
   while (i < len) {
     const b = chunk[i] as number
-    if (state === SseState.crLine || state === SseState.crEvent) {
+    if (state === 'crLine' || state === 'crEvent') {
       if (b === LF) {
         // The second half of a CRLF: it ends the same line (and, after a blank line, the same event).
         i++
-        if (state === SseState.crEvent) end = i
-        state = SseState.lineStart
+        if (state === 'crEvent') end = i
+        state = 'lineStart'
         continue
       }
-      state = SseState.lineStart
+      state = 'lineStart'
     }
-    if (state === SseState.lineStart) {
+    if (state === 'lineStart') {
       if (b === LF) {
         end = ++i
         continue
       }
       if (b === CR) {
         end = ++i
-        state = SseState.crEvent
+        state = 'crEvent'
         continue
       }
     }
@@ -67,11 +62,11 @@ export function completeEventsEnd (chunk: Uint8Array, scan: SseScan): number {
     if (nextCr !== -1 && nextCr < i) nextCr = chunk.indexOf(CR, i)
     const t = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr)
     if (t === -1) {
-      state = SseState.inLine
+      state = 'inLine'
       break
     }
     i = t + 1
-    state = chunk[t] === LF ? SseState.lineStart : SseState.crLine
+    state = chunk[t] === LF ? 'lineStart' : 'crLine'
   }
   scan.state = state
   return end

@@ -1,7 +1,7 @@
 // completeEventsEnd: where the last whole event of a chunk ends, with LF, CRLF, CR and mixed line
 // endings, events split across chunks, and a CRLF split between two chunks.
 import t from 'tap'
-import { completeEventsEnd, createSseScan, SseState, type SseScan } from '../../src/proxy/sse-events.js'
+import { completeEventsEnd, createSseScan, type SseScan } from '../../src/proxy/sse-events.js'
 
 const buf = (s: string): Buffer => Buffer.from(s, 'latin1')
 
@@ -47,9 +47,9 @@ t.test('a CR|LF split across chunks: the LF ends the same line or the same event
   // Blank line by CR at a chunk's end: the event ends there, and the LF that follows belongs to it.
   const scan = createSseScan()
   t.equal(completeEventsEnd(buf('data: a\r\n\r'), scan), 10)
-  t.equal(scan.state, SseState.crEvent)
+  t.equal(scan.state, 'crEvent')
   t.equal(completeEventsEnd(buf('\ndata: b'), scan), 1, 'the LF is forwarded with the event it ends')
-  t.equal(scan.state, SseState.inLine)
+  t.equal(scan.state, 'inLine')
   // A line ended by CR at a chunk's end, LF next: one line end, no event end.
   t.same(ends(['data: a\r', '\n']), [0, 0])
   t.same(ends(['data: a\r', '\ndata: b\n\n']), [0, 10])
