@@ -94,6 +94,8 @@ export interface Invocation {
   body?: Buffer | undefined
   /** An OpenAI-compatible route: the answer's token usage is read as it passes, and the gateway's errors carry OpenAI's error object. */
   openai?: boolean
+  /** The caller asked for base64 embeddings: a JSON answer of numbers is re-encoded (embeddings.ts). */
+  embeddingsBase64?: boolean
 }
 
 export interface Forwarder {

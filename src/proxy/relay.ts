@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici'
 import { CallerGone, RoutegateError, UpstreamInvalidResponse, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
 import { writeError } from './error-response.js'
 import type { Invocation } from './forwarder.js'
+import { base64Embeddings, EMBEDDINGS_ANSWER_LIMIT_BYTES } from './embeddings.js'
 import { downstreamHeaders } from './headers.js'
 import { completeEventsEnd, createSseScan, type SseScan } from './sse-events.js'
 import { upstreamError as upstreamErrorOf } from './upstream-errors.js'
@@ -48,6 +49,9 @@ export class Relay implements Dispatcher.DispatchHandler {
   #heldBytes = 0
   /** Response head not yet written (see onResponseStart). */
   #head: string[] | undefined
+  /** A JSON answer to a base64 embeddings request, read whole to be re-encoded before its head is written. */
+  #collect: Buffer[] | undefined
+  #collected = 0
   /** Reads token usage off a successful answer (OpenAI-compatible routes). */
   #usage: UsageTap | undefined
   readonly #inv: Invocation
@@ -105,14 +109,16 @@ export class Relay implements Dispatcher.DispatchHandler {
     // An event stream must reach the caller event by event: tell a buffering proxy in front
     // (nginx) not to hold it back, unless the endpoint said otherwise.
     if (sse && headers['x-accel-buffering'] === undefined) out.headers.push('x-accel-buffering', 'no')
-    if (this.#inv.openai === true && !coded && status < 300 && typeof type === 'string' && (sse || JSON_TYPE.test(type))) this.#usage = new UsageTap(sse)
+    const json = typeof type === 'string' && JSON_TYPE.test(type)
+    if (this.#inv.openai === true && !coded && status < 300 && (sse || json)) this.#usage = new UsageTap(sse)
+    if (this.#inv.embeddingsBase64 === true && !coded && status >= 200 && status < 300 && json) this.#collect = []
     // The head is written with the first body bytes (or at the end, or on the next turn at the
     // latest): an answer that turns out invalid within the same read can still become a proper
     // 502 instead of a cut connection.
     this.#head = out.headers
     // 204 and 304 carry no body: their head waits for the end, so bytes where none may be
     // (a body on a 304) still make a whole 502.
-    if (status !== 204 && status !== 304) setImmediate(this.#flushSoon)
+    if (status !== 204 && status !== 304 && this.#collect === undefined) setImmediate(this.#flushSoon)
     this.#mode = 'relay'
     this.#resolve('relayed')
   }
@@ -143,6 +149,10 @@ export class Relay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#collect !== undefined) {
+      if (this.#mode === 'relay') this.#collectChunk(controller, chunk)
+      return
+    }
     if (this.#mode !== 'relay' || !this.#writeHead()) return
     this.#usage?.push(chunk)
     const out = this.#sse === undefined ? chunk : this.#wholeEvents(controller, chunk)
@@ -192,6 +202,34 @@ export class Relay implements Dispatcher.DispatchHandler {
     return out
   }
 
+  #collectChunk (controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#usage?.push(chunk)
+    this.#collected += chunk.length
+    if (this.#collected > EMBEDDINGS_ANSWER_LIMIT_BYTES) {
+      // Nothing has reached the caller: it gets a whole 502 (see onResponseError).
+      this.#collect = []
+      controller.abort(new UpstreamInvalidResponse(`embeddings answer is larger than ${EMBEDDINGS_ANSWER_LIMIT_BYTES} bytes and cannot be encoded as base64: ask with encoding_format "float"`))
+      return
+    }
+    (this.#collect as Buffer[]).push(chunk)
+  }
+
+  /** The collected embeddings answer, its numbers encoded as base64 (or as it came when it has none). */
+  #writeCollected (): void {
+    const body = Buffer.concat(this.#collect as Buffer[], this.#collected)
+    this.#collect = undefined
+    const out = base64Embeddings(body) ?? body
+    const head = this.#head as string[]
+    for (let i = head.length - 2; i >= 0; i -= 2) {
+      const name = (head[i] as string).toLowerCase()
+      if (name === 'content-length' || name === 'transfer-encoding') head.splice(i, 2)
+    }
+    head.push('content-length', String(out.length))
+    if (!this.#writeHead()) return
+    this.#inv.state.bytesOut += out.length
+    this.#inv.res.end(out)
+  }
+
   /** The end of an event stream: a last event without its blank line passes as the endpoint sent it. */
   #releaseHeld (): void {
     if (this.#heldBytes === 0) return
@@ -228,7 +266,11 @@ export class Relay implements Dispatcher.DispatchHandler {
   onResponseEnd (): void {
     this.#clearStall()
     const mode = this.#mode
-    if (mode === 'relay' && this.#writeHead()) {
+    if (mode === 'relay' && this.#collect !== undefined) {
+      this.#mode = 'done'
+      if (this.#usage !== undefined) this.#inv.state.usage = this.#usage.usage()
+      this.#writeCollected()
+    } else if (mode === 'relay' && this.#writeHead()) {
       this.#mode = 'done'
       if (this.#usage !== undefined) this.#inv.state.usage = this.#usage.usage()
       this.#releaseHeld()
