@@ -1,20 +1,18 @@
 // The forwarder: one invocation from the caller's Node request to the endpoint and back. It owns
 // the body (buffered or streamed), the token, the dispatch through the origin's pool, the one
-// replay after a 401, the one retry after a connect failure, the breaker, and the response
-// written straight into the caller's ServerResponse with backpressure. It knows nothing of
+// replay after a 401, the one retry after a connect failure and the breaker; each attempt's
+// answer is relayed into the caller's ServerResponse by a Relay (relay.ts). It knows nothing of
 // fastify: admission has happened before, and the caller's bookkeeping is `ForwardState`.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Dispatcher } from 'undici'
 import type { Route } from '../endpoints/registry.js'
-import { CallerGone, CircuitOpen, RoutegateError, UpstreamConnectFailed, UpstreamInvalidResponse, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'
+import { CallerGone, CircuitOpen, RoutegateError, UpstreamConnectFailed } from '../errors.js'
 import type { TokenSpec } from '../tokens/broker.js'
 import type { CircuitBreaker } from './breaker.js'
-import { writeError } from './error-response.js'
-import { AUTHORIZATION_SLOT, downstreamHeaders } from './headers.js'
+import { AUTHORIZATION_SLOT } from './headers.js'
 import type { Pools } from './pools.js'
+import { Relay, type Outcome } from './relay.js'
 import { planBody, type BodyPlan } from './request-body.js'
-import { upstreamError as upstreamErrorOf } from './upstream-errors.js'
-import { UsageTap, type Usage } from './usage.js'
+import type { Usage } from './usage.js'
 
 export interface TokenSource {
   /** The held token if fresh, synchronously (no promise in steady state). */
@@ -96,6 +94,8 @@ export interface Invocation {
   body?: Buffer | undefined
   /** An OpenAI-compatible route: the answer's token usage is read as it passes, and the gateway's errors carry OpenAI's error object. */
   openai?: boolean
+  /** The caller asked for base64 embeddings: a JSON answer of numbers is re-encoded (embeddings.ts). */
+  embeddingsBase64?: boolean
 }
 
 export interface Forwarder {
@@ -106,8 +106,6 @@ export interface Forwarder {
    */
   forward: (inv: Invocation) => Promise<void>
 }
-
-type Outcome = 'relayed' | 'replay'
 
 export function createForwarder (deps: ForwarderDeps): Forwarder {
   const now = deps.now ?? (() => performance.now())
@@ -226,218 +224,4 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
 interface CallerLink {
   gone: boolean
   relay: Relay | undefined
-}
-
-type Mode = 'pending' | 'relay' | 'discard' | 'done'
-
-const SSE = /^\s*text\/event-stream/i
-const JSON_TYPE = /^\s*application\/(?:[A-Za-z0-9.+-]*\+)?json/i
-
-/**
- * undici dispatch handler for one attempt: decides at the response headers whether to relay
- * (write them to the caller and stream the body with backpressure) or, for a 401 that will be
- * replayed, to drain the body quietly. `head` settles at that decision, or rejects with a
- * contract error when the attempt failed before any header reached the caller.
- */
-class Relay implements Dispatcher.DispatchHandler {
-  status = 0
-  readonly head: Promise<Outcome>
-  #resolve!: (o: Outcome) => void
-  #reject!: (e: RoutegateError) => void
-  #mode: Mode = 'pending'
-  #controller: Dispatcher.DispatchController | undefined
-  #gone = false
-  #waiting = false
-  #sse = false
-  /** Response head not yet written (see onResponseStart). */
-  #head: string[] | undefined
-  /** The last two body bytes written, to end a partial SSE event before the error event. */
-  #tail = ''
-  /** Reads token usage off a successful answer (OpenAI-compatible routes). */
-  #usage: UsageTap | undefined
-  readonly #inv: Invocation
-  readonly #token: string
-  readonly #replayOn401: () => boolean
-  readonly #now: () => number
-  /** How long the caller may leave the response unread (backpressure) before it is cut. */
-  readonly #stallMs: number
-  #stall: NodeJS.Timeout | undefined
-
-  constructor (inv: Invocation, token: string, replayOn401: () => boolean, now: () => number, stallMs: number) {
-    this.#inv = inv
-    this.#stallMs = stallMs
-    this.#token = token
-    this.#replayOn401 = replayOn401
-    this.#now = now
-    this.head = new Promise<Outcome>((resolve, reject) => {
-      this.#resolve = resolve
-      this.#reject = reject
-    })
-  }
-
-  callerGone (): void {
-    this.#gone = true
-    this.#clearStall()
-    this.#controller?.abort(new CallerGone('request cancelled: the caller went away'))
-  }
-
-  onRequestStart (controller: Dispatcher.DispatchController): void {
-    this.#controller = controller
-    if (this.#gone) controller.abort(new CallerGone('request cancelled: the caller went away'))
-  }
-
-  onResponseStart (controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
-    if (this.#mode !== 'pending') return
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
-      // 1xx never reach here (undici handles them); anything else is not HTTP we can pass on.
-      controller.abort(new UpstreamInvalidResponse(`endpoint answered with status ${String(status).slice(0, 8)}`))
-      return
-    }
-    this.status = status
-    this.#inv.state.headersAt = this.#now()
-    if (status === 401 && this.#replayOn401()) {
-      this.#mode = 'discard'
-      this.#resolve('replay')
-      return
-    }
-    const out = downstreamHeaders(headers, this.#token, this.#inv.responseHeaders)
-    this.#inv.state.tokenEchoes = out.tokenEchoes
-    const type = headers['content-type']
-    // A coded (compressed) stream cannot take a plain-text error event: it is only cut.
-    const coded = headers['content-encoding'] !== undefined && String(headers['content-encoding']).toLowerCase() !== 'identity'
-    this.#sse = typeof type === 'string' && SSE.test(type) && !coded
-    // An event stream must reach the caller event by event: tell a buffering proxy in front
-    // (nginx) not to hold it back, unless the endpoint said otherwise.
-    if (this.#sse && headers['x-accel-buffering'] === undefined) out.headers.push('x-accel-buffering', 'no')
-    if (this.#inv.openai === true && !coded && status < 300 && typeof type === 'string' && (this.#sse || JSON_TYPE.test(type))) this.#usage = new UsageTap(this.#sse)
-    // The head is written with the first body bytes (or at the end, or on the next turn at the
-    // latest): an answer that turns out invalid within the same read can still become a proper
-    // 502 instead of a cut connection.
-    this.#head = out.headers
-    // 204 and 304 carry no body: their head waits for the end, so bytes where none may be
-    // (a body on a 304) still make a whole 502.
-    if (status !== 204 && status !== 304) setImmediate(this.#flushSoon)
-    this.#mode = 'relay'
-    this.#resolve('relayed')
-  }
-
-  /** Writes the pending head; false when Node refused it (then the upstream answer is invalid). */
-  #writeHead (): boolean {
-    const head = this.#head
-    if (head === undefined) return true
-    this.#head = undefined
-    try {
-      this.#inv.res.writeHead(this.status, head)
-      return true
-    } catch {
-      // Node refused the head: nothing reached the caller, who gets a whole 502; the upstream
-      // request is dropped (its later events find the relay done).
-      const failure = new UpstreamInvalidResponse('endpoint answered with headers that cannot be passed on')
-      this.#mode = 'done'
-      this.#inv.state.failure = failure
-      writeError(this.#inv.res, failure, this.#inv.requestId, this.#inv.openai === true ? 'both' : 'databricks')
-      this.#controller?.abort(failure)
-      return false
-    }
-  }
-
-  readonly #flushSoon = (): void => {
-    if (this.#head === undefined || this.#mode !== 'relay') return
-    if (this.#writeHead() && !this.#inv.res.destroyed) this.#inv.res.flushHeaders()
-  }
-
-  onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#mode !== 'relay' || !this.#writeHead()) return
-    const { res, state } = this.#inv
-    state.bytesOut += chunk.length
-    this.#usage?.push(chunk)
-    if (this.#sse) this.#tail = chunk.length >= 2 ? chunk.toString('latin1', chunk.length - 2) : this.#tail.slice(-1) + chunk.toString('latin1')
-    if (!res.write(chunk)) {
-      controller.pause()
-      if (!this.#waiting) {
-        this.#waiting = true
-        res.once('drain', this.#onDrain)
-        // A paused upstream body has no body timeout (undici stops its timer while paused): a
-        // caller that never reads again would hold the pool connection and its slot forever.
-        this.#stall = setTimeout(this.#onStall, this.#stallMs)
-        this.#stall.unref()
-      }
-    }
-  }
-
-  readonly #onDrain = (): void => {
-    this.#waiting = false
-    this.#clearStall()
-    this.#controller?.resume()
-  }
-
-  readonly #onStall = (): void => {
-    this.#stall = undefined
-    if (this.#mode !== 'relay' || this.#gone) return
-    this.#mode = 'done'
-    this.#gone = true
-    this.#inv.state.abort = 'client_stalled'
-    this.#inv.res.off('drain', this.#onDrain)
-    this.#controller?.abort(new CallerGone('the caller stopped reading the response'))
-    this.#inv.res.destroy()
-  }
-
-  #clearStall (): void {
-    if (this.#stall === undefined) return
-    clearTimeout(this.#stall)
-    this.#stall = undefined
-  }
-
-  onResponseEnd (): void {
-    this.#clearStall()
-    const mode = this.#mode
-    if (mode === 'relay' && this.#writeHead()) {
-      this.#mode = 'done'
-      if (this.#usage !== undefined) this.#inv.state.usage = this.#usage.usage()
-      this.#inv.res.end()
-    } else if (mode !== 'relay') {
-      this.#mode = 'done'
-    }
-  }
-
-  onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    this.#clearStall()
-    const mode = this.#mode
-    this.#mode = 'done'
-    if (mode === 'pending') {
-      this.#reject(upstreamErrorOf(err))
-      return
-    }
-    // A drained 401 that failed changes nothing: the replay goes on.
-    if (mode !== 'relay' || this.#gone) return
-    const mapped = upstreamErrorOf(err)
-    if (mapped instanceof CallerGone) return
-    // After the headers the contract knows one outcome: 502, the response aborted.
-    const failure = mapped instanceof UpstreamUnavailable ? mapped : new UpstreamUnavailable(mapped.message, { cause: mapped.cause ?? err })
-    this.#inv.state.failure = failure
-    if (this.#head !== undefined) {
-      // Nothing reached the caller yet: it gets a whole 502 rather than a cut connection.
-      this.#head = undefined
-      writeError(this.#inv.res, failure, this.#inv.requestId, this.#inv.openai === true ? 'both' : 'databricks')
-      return
-    }
-    this.#inv.state.abort = mapped instanceof UpstreamTimeout ? 'idle_timeout' : 'upstream'
-    abortResponse(this.#inv.res, this.#sse ? this.#tail : undefined, failure)
-  }
-}
-
-/**
- * Ends a started response as failed: never a clean end. An event stream first gets its partial
- * event ended and one last error event, so SSE clients see why; then the connection is cut.
- */
-export function abortResponse (res: ServerResponse, sseTail: string | undefined, failure: RoutegateError): void {
-  if (sseTail === undefined || !res.writable) {
-    res.destroy()
-    return
-  }
-  const end = sseTail.endsWith('\n\n') || sseTail === '' ? '' : sseTail.endsWith('\n') ? '\n' : '\n\n'
-  const event = `${end}data: ${JSON.stringify({ error: { message: failure.message, type: 'api_error', code: failure.code } })}\n\n`
-  res.write(event, () => res.destroy())
-  // Should the write never flush (the caller stopped reading), do not wait for it.
-  setTimeout(() => res.destroy(), 1000).unref()
 }

@@ -10,6 +10,7 @@ import { CallerGone, EndpointNotFound, InternalError, PayloadTooLarge, Routegate
 import type { ConcurrencyLimiter } from '../limits/concurrency.js'
 import type { RateLimiter } from '../limits/rate.js'
 import type { Metrics } from '../metrics/index.js'
+import { asksBase64Embeddings } from '../proxy/embeddings.js'
 import { writeError } from '../proxy/error-response.js'
 import type { Forwarder } from '../proxy/forwarder.js'
 import { upstreamHeaders } from '../proxy/headers.js'
@@ -79,7 +80,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     if (release !== undefined) ex.res.once('close', release)
   }
 
-  async function forward (ex: Exchange, endpoint: EndpointConfig, rewritten?: Buffer): Promise<void> {
+  async function forward (ex: Exchange, endpoint: EndpointConfig, rewritten?: Buffer, embeddingsBase64 = false): Promise<void> {
     const { req, res } = ex
     // The exchange keeps the series it counted in, so the decrement hits the same one even if
     // a reload removes the endpoint meanwhile.
@@ -111,7 +112,8 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       requestId: ex.id,
       state: ex.forward,
       body: rewritten,
-      openai: ex.route !== undefined
+      openai: ex.route !== undefined,
+      embeddingsBase64
     })
   }
 
@@ -142,7 +144,8 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const endpoint = configured ?? notFound(model)
     checkAllowed(caller, endpoint)
     if (raw.length > endpoint.bodyLimitBytes) throw new PayloadTooLarge(`request body is larger than ${endpoint.bodyLimitBytes} bytes`)
-    await forward(ex, endpoint, body)
+    // The caller's SDK decodes base64: an answer of numbers is re-encoded on its way back.
+    await forward(ex, endpoint, body, route === 'embeddings' && asksBase64Embeddings(raw))
   }
 
   async function models (ex: Exchange): Promise<void> {

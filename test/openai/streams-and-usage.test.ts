@@ -99,7 +99,7 @@ t.test('an upstream failure mid-stream: an SSE error event, then an abort; count
     }
   })()
   t.equal(ended, 'aborted', 'the caller sees the response break off, never a clean end')
-  t.equal(text, 'data: {"n":1}\n\ndata: {"n":2\n\ndata: {"error":{"message":"connection to the endpoint was reset","type":"api_error","code":"UPSTREAM_UNAVAILABLE"}}\n\n')
+  t.equal(text, 'data: {"n":1}\n\ndata: {"error":{"message":"connection to the endpoint was reset","type":"api_error","code":"UPSTREAM_UNAVAILABLE"}}\n\n')
   const line = await accessLine(s)
   t.match(line, { status: 502, error_code: 'UPSTREAM_UNAVAILABLE', aborted: 'upstream' })
   const m = await metrics(s)

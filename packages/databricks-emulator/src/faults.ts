@@ -47,6 +47,11 @@ export interface DataPlaneFault {
    * (0: right after the headers). A JSON answer is cut after its headers and half its body.
    */
   resetAfterChunks?: number
+  /**
+   * With `resetAfterChunks: N` on a stream: after the N whole events, send the next one only up
+   * to the middle of its `data:` line, then reset (a stream cut mid-event).
+   */
+  cutMidEvent?: boolean
   times?: number
 }
 
@@ -182,6 +187,8 @@ function checkDataPlane (f: DataPlaneFault): DataPlaneFault {
   optional(f.hang, 'hang', v => typeof v === 'boolean')
   optional(f.reset, 'reset', v => typeof v === 'boolean')
   optional(f.resetAfterChunks, 'resetAfterChunks', v => Number.isSafeInteger(v) && (v as number) >= 0)
+  optional(f.cutMidEvent, 'cutMidEvent', v => typeof v === 'boolean')
+  if (f.cutMidEvent === true && f.resetAfterChunks === undefined) throw new TypeError('fault field cutMidEvent needs resetAfterChunks')
   optional(f.errorForm, 'errorForm', v => v === 'string' || v === 'numeric')
   optional(f.errorCode, 'errorCode', v => typeof v === 'string' && v !== '')
   optional(f.message, 'message', v => typeof v === 'string')

@@ -16,6 +16,7 @@ export type {
   FederationPolicy,
   EmulatorTask,
   ErrorForm,
+  SseLineEnd,
   RevokeFilter,
   RunningEmulator,
   RunningTls,

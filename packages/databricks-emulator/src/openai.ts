@@ -21,6 +21,8 @@ export interface EmbeddingsRequest {
   kind: 'embeddings'
   inputs: string[]
   promptTokens: number
+  /** `encoding_format`: `'base64'` answers each vector as base64 of little-endian float32. */
+  encoding: 'float' | 'base64'
 }
 
 export type OpenAiRequest = GenerationRequest | EmbeddingsRequest
@@ -36,8 +38,9 @@ export function kindOf (body: Record<string, unknown>): OpenAiKind | undefined {
   return undefined
 }
 
-export function parseOpenAi (kind: OpenAiKind, body: Record<string, unknown>, defaultMaxTokens: number): OpenAiParse {
-  if (kind === 'embeddings') return parseEmbeddings(body)
+/** `honourEncodingFormat` false: embeddings ignore `encoding_format` and always answer numbers. */
+export function parseOpenAi (kind: OpenAiKind, body: Record<string, unknown>, defaultMaxTokens: number, honourEncodingFormat = true): OpenAiParse {
+  if (kind === 'embeddings') return parseEmbeddings(body, honourEncodingFormat)
   let promptTokens: number
   let choices = 1
   if (kind === 'chat') {
@@ -66,14 +69,20 @@ export function parseOpenAi (kind: OpenAiKind, body: Record<string, unknown>, de
   return { ok: true, request: { kind, maxTokens: Math.min(maxTokens as number, MAX_TOKENS_CAP), stream, includeUsage, promptTokens, choices } }
 }
 
-function parseEmbeddings (body: Record<string, unknown>): OpenAiParse {
+function parseEmbeddings (body: Record<string, unknown>, honourEncodingFormat: boolean): OpenAiParse {
   const { input } = body
   const inputs = typeof input === 'string' ? [input] : input
   if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every(i => typeof i === 'string')) {
     return { ok: false, message: 'input must be a string or a nonempty array of strings.' }
   }
   if (body.stream !== undefined && body.stream !== false) return { ok: false, message: 'Embeddings cannot be streamed.' }
-  return { ok: true, request: { kind: 'embeddings', inputs, promptTokens: inputs.reduce((n: number, i: string) => n + words(i), 0) } }
+  let encoding: 'float' | 'base64' = 'float'
+  if (honourEncodingFormat && body.encoding_format !== undefined && body.encoding_format !== null) {
+    // OpenAI's two values; anything else is refused, as OpenAI does.
+    if (body.encoding_format !== 'float' && body.encoding_format !== 'base64') return { ok: false, message: "encoding_format must be 'float' or 'base64'." }
+    encoding = body.encoding_format
+  }
+  return { ok: true, request: { kind: 'embeddings', inputs, promptTokens: inputs.reduce((n: number, i: string) => n + words(i), 0), encoding } }
 }
 
 /** Token i of every reply: 't0', ' t1', ' t2', … so a stream concatenates to the non-streamed content. */
@@ -125,14 +134,25 @@ export function chunksOf (req: GenerationRequest, model: string, nowMs: number):
   return { count: req.maxTokens + (req.includeUsage ? 1 : 0), chunk }
 }
 
-/** One unit vector per input, derived from its text (same text, same vector). */
+/**
+ * One unit vector per input, derived from its text (same text, same vector): numbers, or with
+ * `encoding: 'base64'` base64 of their little-endian float32 bytes (what OpenAI answers).
+ */
 export function embeddings (req: EmbeddingsRequest, model: string, dimensions: number): object {
+  const encode = req.encoding === 'base64' ? float32Base64 : (v: number[]) => v
   return {
     object: 'list',
     model,
-    data: req.inputs.map((text, index) => ({ object: 'embedding', index, embedding: vectorOf(text, dimensions) })),
+    data: req.inputs.map((text, index) => ({ object: 'embedding', index, embedding: encode(vectorOf(text, dimensions)) })),
     usage: { prompt_tokens: req.promptTokens, total_tokens: req.promptTokens }
   }
+}
+
+/** Base64 of the numbers as little-endian float32, OpenAI's `encoding_format: "base64"`. */
+export function float32Base64 (vector: readonly number[]): string {
+  const bytes = Buffer.alloc(vector.length * 4)
+  for (let i = 0; i < vector.length; i++) bytes.writeFloatLE(vector[i] as number, i * 4)
+  return bytes.toString('base64')
 }
 
 function vectorOf (text: string, dimensions: number): number[] {

@@ -81,6 +81,12 @@ export function resolveEndpoint (ep: EmulatorEndpoint, id: string, defaults: { s
   if (ep.errorForm !== undefined && ep.errorForm !== 'string' && ep.errorForm !== 'numeric') {
     throw new TypeError(`endpoint ${ep.name}: errorForm must be 'string' or 'numeric'`)
   }
+  if (ep.sseLineEnd !== undefined && !['lf', 'crlf', 'cr'].includes(ep.sseLineEnd)) {
+    throw new TypeError(`endpoint ${ep.name}: sseLineEnd must be 'lf', 'crlf' or 'cr'`)
+  }
+  if (ep.honourEncodingFormat !== undefined && typeof ep.honourEncodingFormat !== 'boolean') {
+    throw new TypeError(`endpoint ${ep.name}: honourEncodingFormat must be a boolean`)
+  }
   const dimensions = ep.embeddingDimensions ?? 8
   if (!Number.isSafeInteger(dimensions) || dimensions < 1 || dimensions > 4096) throw new TypeError(`endpoint ${ep.name}: embeddingDimensions must be an integer in 1..4096`)
   if (ep.featureSpec !== undefined && (ep.entityName !== undefined || ep.entityVersion !== undefined)) {
@@ -106,6 +112,8 @@ export function resolveEndpoint (ep: EmulatorEndpoint, id: string, defaults: { s
     defaultMaxTokens: maxTokens(`endpoint ${ep.name}: defaultMaxTokens`, ep.defaultMaxTokens ?? defaults.defaultMaxTokens),
     streamIntervalMs: delay(`endpoint ${ep.name}: streamIntervalMs`, ep.streamIntervalMs ?? defaults.streamIntervalMs),
     embeddingDimensions: dimensions,
+    honourEncodingFormat: ep.honourEncodingFormat ?? true,
+    sseLineEnd: ep.sseLineEnd ?? 'lf',
     errorForm: ep.errorForm ?? 'string',
     servedEntities: [entity],
     configVersion: 1,

@@ -3,18 +3,27 @@ import type { OutgoingHttpHeaders } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { EmulatorContext } from './context.js'
 import type { GenerationRequest } from './openai.js'
-import type { EmulatorEndpointInfo } from './types.js'
+import type { EmulatorEndpointInfo, SseLineEnd } from './types.js'
 import { chunksOf } from './openai.js'
 import { preciseNow } from './stats.js'
 
 // How long a cut waits after the last write, so what was sent reaches the client before the reset.
 const CUT_GRACE_MS = 20
 
+/** A stream's injected cut: after `afterChunks` whole events, and with `midEvent` half of the next one. */
+export interface StreamCut {
+  afterChunks: number
+  midEvent: boolean
+}
+
+const LINE_ENDS: Record<SseLineEnd, string> = { lf: '\n', crlf: '\r\n', cr: '\r' }
+
 /**
- * Streams `gen` as `data: {json}` events `endpoint.streamIntervalMs` apart, then `data: [DONE]`.
- * The reply is hijacked so every event goes straight to the socket as produced (no buffering)
- * and a client leaving is seen at once. `resetAfterChunks` cuts the connection (TCP reset) after
- * that many data events instead of finishing.
+ * Streams `gen` as `data: {json}` events `endpoint.streamIntervalMs` apart, then `data: [DONE]`,
+ * each line ended by the endpoint's `sseLineEnd`. The reply is hijacked so every event goes
+ * straight to the socket as produced (no buffering) and a client leaving is seen at once. A
+ * `cut` resets the connection (TCP reset) after that many data events instead of finishing,
+ * with `midEvent` after the first half of the next event's `data:` line.
  */
 export function streamAnswer (
   ctx: EmulatorContext,
@@ -22,8 +31,9 @@ export function streamAnswer (
   reply: FastifyReply,
   endpoint: EmulatorEndpointInfo,
   gen: GenerationRequest,
-  resetAfterChunks: number | undefined
+  cut: StreamCut | undefined
 ): FastifyReply {
+  const eol = LINE_ENDS[endpoint.sseLineEnd]
   const { count, chunk } = chunksOf(gen, endpoint.servedModelName, ctx.now())
   const clientRequestId = request.headers['x-request-id']
   const record = ctx.stats.startStream({
@@ -54,7 +64,7 @@ export function streamAnswer (
     new Promise<boolean>(resolve => res.write(data, err => resolve(err == null))),
     closed
   ])
-  const cut = async (): Promise<void> => {
+  const reset = async (): Promise<void> => {
     if (!(await ctx.lifecycle.sleep(CUT_GRACE_MS))) return
     ctx.stats.endStream(record, 'reset')
     socket.resetAndDestroy()
@@ -67,14 +77,20 @@ export function streamAnswer (
         return
       }
       if (record.state !== 'streaming') return
-      if (resetAfterChunks !== undefined && i >= resetAfterChunks) return await cut()
+      if (cut !== undefined && i >= cut.afterChunks) {
+        if (cut.midEvent && i < count) {
+          const line = `data: ${JSON.stringify(chunk(i))}`
+          if (!(await write(line.slice(0, Math.ceil(line.length / 2))))) return
+        }
+        return await reset()
+      }
       if (i === count) break
-      const sent = write(`data: ${JSON.stringify(chunk(i))}\n\n`)
+      const sent = write(`data: ${JSON.stringify(chunk(i))}${eol}${eol}`)
       record.chunkSentAt.push(preciseNow())
       if (!(await sent)) return
     }
     record.doneSentAt = preciseNow()
-    res.end('data: [DONE]\n\n', () => { ctx.stats.endStream(record, 'completed') })
+    res.end(`data: [DONE]${eol}${eol}`, () => { ctx.stats.endStream(record, 'completed') })
   }
   /* c8 ignore next - pump catches nothing it can throw; this guards against future edits */
   pump().catch(() => socket.destroy())

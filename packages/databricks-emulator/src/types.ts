@@ -51,6 +51,14 @@ export interface EmulatorEndpoint {
   streamIntervalMs?: number
   /** Length of each embedding vector. Default 8. */
   embeddingDimensions?: number
+  /**
+   * Whether embeddings honour the request's `encoding_format` as OpenAI does (`'base64'`: each
+   * vector as base64 of little-endian float32). Default true; false always answers arrays of
+   * numbers, as endpoints that ignore the field do.
+   */
+  honourEncodingFormat?: boolean
+  /** The line end of this endpoint's SSE events: `'lf'` (default), `'crlf'` or `'cr'`. */
+  sseLineEnd?: SseLineEnd
   /** Form of this endpoint's data-plane error bodies. Default `'string'`. */
   errorForm?: ErrorForm
   /** Serve this feature spec (`catalog.schema.feature_spec`): `dataframe_records` in, `outputs` out. Default: a model. */
@@ -59,6 +67,9 @@ export interface EmulatorEndpoint {
   entityName?: string
   entityVersion?: string
 }
+
+/** How an endpoint ends the lines of its server-sent events. */
+export type SseLineEnd = 'lf' | 'crlf' | 'cr'
 
 /** A served entity as the control plane reports it: a model (with a version) or a feature spec (without). */
 export interface ServedEntityInfo {
@@ -83,6 +94,8 @@ export interface EmulatorEndpointInfo {
   defaultMaxTokens: number
   streamIntervalMs: number
   embeddingDimensions: number
+  honourEncodingFormat: boolean
+  sseLineEnd: SseLineEnd
   errorForm: ErrorForm
   /** The active config's entities; the first one serves (and names `servedModelName`). */
   servedEntities: ServedEntityInfo[]

@@ -39,6 +39,26 @@ t.test('input gets embeddings: deterministic unit vectors of the endpoint\'s siz
   t.same(single.body.data[0].embedding, vectors[1], 'a string input is one vector, stable across requests')
 })
 
+t.test('encoding_format base64 answers little-endian float32 as base64, as OpenAI does; an endpoint may ignore it', async t => {
+  const emu = await start(t, { endpoints: [{ name: 'emb', embeddingDimensions: 6 }, { name: 'floats', embeddingDimensions: 6, honourEncodingFormat: false }] })
+  const token = await dataPlaneToken(emu, 'emb')
+  const floats = (await invoke(emu, 'emb', { input: ['a', 'b'], encoding_format: 'float' }, token)).body.data.map((d: { embedding: number[] }) => d.embedding)
+  const coded = (await invoke(emu, 'emb', { input: ['a', 'b'], encoding_format: 'base64' }, token)).body.data.map((d: { embedding: string }) => d.embedding)
+  t.equal(typeof coded[0], 'string')
+  const decoded = coded.map((b64: string) => {
+    const bytes = Buffer.from(b64, 'base64')
+    t.equal(bytes.length, 24, 'six float32 values')
+    return Array.from({ length: 6 }, (_, i) => bytes.readFloatLE(i * 4))
+  })
+  t.same(decoded, floats.map((v: number[]) => v.map(x => Math.fround(x))), 'the same vectors, float32-rounded')
+  const odd = await invoke(emu, 'emb', { input: 'a', encoding_format: 'int8' }, token)
+  t.equal(odd.status, 400)
+  t.equal(odd.body.message, "encoding_format must be 'float' or 'base64'.")
+  const other = await dataPlaneToken(emu, 'floats')
+  const ignored = await invoke(emu, 'floats', { input: 'a', encoding_format: 'base64' }, other)
+  t.same(ignored.body.data[0].embedding, floats[0], 'an endpoint that ignores encoding_format answers numbers')
+})
+
 t.test('an endpoint task accepts only its shape; without one the body picks', async t => {
   const emu = await start(t, {
     endpoints: [{ name: 'chat-only', task: 'llm/v1/chat' }, { name: 'emb-only', task: 'llm/v1/embeddings' }, { name: 'any' }]

@@ -54,6 +54,8 @@ t.test('invalid options throw TypeError eagerly', async t => {
     ['fractional ttl', { tokenTtlSeconds: 1.5 }],
     ['dp ttl', { dataPlaneTokenTtlSeconds: -1 }],
     ['stream interval', { streamIntervalMs: -1 }],
+    ['sse line end', { endpoints: [{ name: 'a', sseLineEnd: 'nl' as never }] }],
+    ['honour encoding format', { endpoints: [{ name: 'a', honourEncodingFormat: 'yes' as never }] }],
     ['now', { now: 5 as never }]
   ]
   for (const [name, opts] of bad) t.throws(() => buildEmulator(opts), TypeError, name)

@@ -8,7 +8,7 @@ import type { OpenAiKind } from '../openai.js'
 import { allowsQuery, scopeKeys } from '../authorization-details.js'
 import { checkBearer } from '../bearer.js'
 import { completion, embeddings, kindOf, parseOpenAi } from '../openai.js'
-import { cutJsonAnswer, streamAnswer } from '../sse.js'
+import { cutJsonAnswer, streamAnswer, type StreamCut } from '../sse.js'
 import { endpointByName } from '../context.js'
 import { isFeatureSpec, settle } from '../endpoint-config.js'
 import { lookupFeatures } from '../feature-serving.js'
@@ -37,7 +37,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
 
     const entries = new WeakMap<FastifyRequest, InvocationSnapshot>()
     // Requests whose fault lets them be served, then cuts the answer midway.
-    const cuts = new WeakMap<FastifyRequest, number>()
+    const cuts = new WeakMap<FastifyRequest, StreamCut>()
     const viaOf = (request: FastifyRequest): InvocationRoute =>
       request.routeOptions.url?.startsWith('/:workspaceId/') === true ? 'data-plane' : 'workspace'
 
@@ -137,7 +137,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
       }
       if (fault.latencyMs !== undefined && !(await ctx.lifecycle.sleep(fault.latencyMs))) return abandon(request, reply)
       if (fault.status === undefined && fault.body === undefined) {
-        if (fault.resetAfterChunks !== undefined) cuts.set(request, fault.resetAfterChunks)
+        if (fault.resetAfterChunks !== undefined) cuts.set(request, { afterChunks: fault.resetAfterChunks, midEvent: fault.cutMidEvent === true })
         return undefined
       }
       const status = fault.status ?? 500
@@ -191,7 +191,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
           `Endpoint '${endpoint.name}' serves ${endpoint.task}: the request body needs '${FIELD_OF_KIND[KIND_OF_TASK[endpoint.task]]}'.`)
       }
       if (asked !== undefined) {
-        const parsed = parseOpenAi(asked, input, endpoint.defaultMaxTokens)
+        const parsed = parseOpenAi(asked, input, endpoint.defaultMaxTokens, endpoint.honourEncodingFormat)
         if (!parsed.ok) return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, parsed.message)
         const req = parsed.request
         if (req.kind === 'embeddings') return succeed(request, reply, endpoint, embeddings(req, endpoint.servedModelName, endpoint.embeddingDimensions))
