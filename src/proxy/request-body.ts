@@ -96,14 +96,18 @@ function readBody<T> (req: IncomingMessage, take: (chunk: Buffer) => RoutegateEr
   })
 }
 
-/** Reads exactly `length` bytes into one Buffer; a short, long or aborted upload rejects. */
-export async function readWhole (req: IncomingMessage, length: number): Promise<Buffer> {
+/**
+ * Reads exactly `length` bytes into one Buffer; a short, long or aborted upload rejects.
+ * `observe` sees each chunk as it arrives (within the bound).
+ */
+export async function readWhole (req: IncomingMessage, length: number, observe?: (chunk: Buffer) => void): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length)
   let offset = 0
   return await readBody<Buffer>(req, (chunk) => {
     if (offset + chunk.length > length) return new BadRequest(`request body is longer than its content-length (${length})`)
     chunk.copy(buf, offset)
     offset += chunk.length
+    observe?.(chunk)
     return undefined
   }, () => offset === length ? buf : new BadRequest(`request body has ${offset} bytes, content-length says ${length}`))
 }
@@ -134,20 +138,22 @@ export class LimitedBody extends Transform {
 /**
  * Reads a body the gateway must look into (an OpenAI-compatible request, routed by its `model`)
  * into one Buffer, declared or chunked, refusing it past `limit` bytes (PAYLOAD_TOO_LARGE: the
- * rest is not read, and the connection is not kept).
+ * rest is not read, and the connection is not kept). `observe` sees each chunk as it arrives, so
+ * the body can be scanned a chunk at a time rather than in one long pass at the end.
  */
-export async function readBounded (req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBounded (req: IncomingMessage, limit: number, observe?: (chunk: Buffer) => void): Promise<Buffer> {
   checkDeclaredLength(req, limit)
   const declared = declaredLength(req)
   if (declared === 0 || (declared === undefined && req.headers['transfer-encoding'] === undefined)) return Buffer.alloc(0)
   if (req.destroyed) throw new BadRequest('request body is malformed or was cut off')
-  if (declared !== undefined) return await readWhole(req, declared)
+  if (declared !== undefined) return await readWhole(req, declared, observe)
   const chunks: Buffer[] = []
   let size = 0
   return await readBody(req, (chunk) => {
     size += chunk.length
     if (size > limit) return new PayloadTooLarge(`request body is larger than ${limit} bytes`)
     chunks.push(chunk)
+    observe?.(chunk)
     return undefined
   }, () => Buffer.concat(chunks, size))
 }
