@@ -309,8 +309,11 @@ export class ObjectScanner {
       this.#runStart = -1
     }
     let member: MemberValue = { kind: 'missing' }
-    if (this.#valueKind === 'other') member = { kind: 'other' }
-    else if (this.#valueKind === 'string') {
+    if (verdict !== 'object') {
+      // Nothing about the member of a body that is not a JSON object (its string may be cut short).
+    } else if (this.#valueKind === 'other') {
+      member = { kind: 'other' }
+    } else if (this.#valueKind === 'string') {
       member = this.#valueOver
         ? { kind: 'long-string' }
         // Bounded (maxValueBytes) and already checked to be a valid JSON string.
@@ -318,7 +321,7 @@ export class ObjectScanner {
     }
     return {
       verdict,
-      member: verdict === 'object' ? member : { kind: 'missing' },
+      member,
       removed: verdict === 'object' ? this.#removed : 0,
       length: this.#offset,
       prefixEnd: this.#prefixEnd,
