@@ -178,7 +178,7 @@ t.test('hostile OpenAI bodies neither stall another caller nor grow the gateway'
     else t.pass(`${c.label}: a chunked 15 MiB body is cut off at the limit (the client saw the connection close mid-upload)`)
 
     const worst = Math.max(...underLoad)
-    t.comment(`${c.label}: small requests under load, in order (ms): ${underLoad.map(ms => ms.toFixed(0)).join(' ')}`)
+    if (worst > slowestIdle + SLACK_MS) t.comment(`${c.label}: small requests under load, in order (ms): ${underLoad.map(ms => ms.toFixed(0)).join(' ')}`)
     t.ok(worst <= slowestIdle + SLACK_MS,
       `${c.label}: ${underLoad.length} small requests of another caller took at most ${worst.toFixed(0)} ms (idle: at most ${slowestIdle.toFixed(0)} ms; bound ${SLACK_MS} ms more)`)
   }
