@@ -9,7 +9,7 @@
 // process only times the small requests and plays the endpoint.
 //
 // Bounds (generous, for a loaded CI machine): no small request takes more than 250 ms longer than
-// the slowest of the same requests on an idle gateway (JSON.parse of one such body held the
+// the slowest of 100 of the same requests on an idle gateway (a round over it is run once more) (JSON.parse of one such body held the
 // event loop 2.6-4 s), and the gateway's RSS stays under 100 MiB above its idle level (it peaked
 // at 437 MB for one body). The gateway runs in its own process, so the test's own buffers do not
 // count, with a young-generation collection every 25 ms (test/openai/helpers/gc-often.cjs), so
@@ -70,14 +70,14 @@ function sendHostile (gateway: string, model: string, warmUp = false): { sending
 t.test('hostile OpenAI bodies neither stall another caller nor grow the gateway', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async t => {
   const emu = await startEmulator({ endpoints: [{ name: 'fraud-model' }, { name: 'feed-ads' }] })
   t.teardown(() => emu.close())
-  // A bare upstream that keeps what it gets, hashed after each round (the emulator would parse
-  // the bodies, and hashing on arrival would load this process while it times requests).
-  const received: Buffer[] = []
+  // A bare upstream that hashes what it gets as it arrives (the emulator would parse the bodies;
+  // keeping them would make this process, which times requests, collect tens of MiB).
+  const received: string[] = []
   const upstream = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
+    const hash = createHash('sha256')
+    req.on('data', (c: Buffer) => hash.update(c))
     req.on('end', () => {
-      received.push(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks))
+      received.push(hash.digest('hex'))
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end('{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"}}]}')
     })
@@ -147,40 +147,52 @@ t.test('hostile OpenAI bodies neither stall another caller nor grow the gateway'
     { model: 'fraud-model', label: 'a model the caller may not use', status: 403, code: 'PERMISSION_DENIED' }
   ]
   let peak = idle
-  for (const c of cases) {
+  /** One round of hostile bodies for `model`, with the other caller timed meanwhile. */
+  async function round (model: string): Promise<{ underLoad: number[], answers: any, hashes: string[] }> {
     const sampler = setInterval(() => { peak = Math.max(peak, rss(child.pid as number)) }, 5)
     // A scrape resets the gateway's event-loop lag statistics: the next one covers this round.
     await request(`http://127.0.0.1:${adminPort}/metrics`).then(r => r.body.dump())
     received.length = 0
     const loading = { done: false }
-    const sender = sendHostile(gateway, c.model)
+    const sender = sendHostile(gateway, model)
     const load = sender.result.finally(() => { loading.done = true })
     await sender.sending
     const underLoad: number[] = []
     // Small requests from when the bodies go out until every one is answered (at most 5000).
     for (let i = 0; i < 5000 && (!loading.done || underLoad.length < 5); i++) underLoad.push(await small())
-    const { near: rNear, tiny: rTiny, deep: rDeep, declared: rHuge, chunked: rChunked, forwarded } = await load
+    const answers = await load
     clearInterval(sampler)
     const lag = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(await request(`http://127.0.0.1:${adminPort}/metrics`).then(r => r.body.text()))?.[1]
-    t.comment(`${c.label}: the gateway's event loop lagged at most ${(Number(lag) * 1000).toFixed(0)} ms (machine load included)`)
+    t.comment(`${model}: the gateway's event loop lagged at most ${(Number(lag) * 1000).toFixed(0)} ms (machine load included)`)
+    return { underLoad, answers, hashes: [...received] }
+  }
 
-    for (const [name, r] of [['near the limit', rNear], ['at the limit, tiny containers', rTiny], ['at the limit, deeply nested', rDeep]] as const) {
-      t.match(r, c.code === undefined ? { status: 200 } : { status: c.status, json: { error_code: c.code } }, `${c.label}: the body ${name} is answered ${c.status}`)
+  for (const c of cases) {
+    // A loaded machine can deschedule either process for a few hundred ms once in a while: a
+    // round over the bound is run once more. A gateway that holds its event loop (JSON.parse of
+    // such a body held it for seconds) fails both.
+    let r = await round(c.model)
+    let worst = Math.max(...r.underLoad)
+    if (worst > slowestIdle + SLACK_MS) {
+      t.comment(`${c.label}: small requests under load, in order (ms): ${r.underLoad.map(ms => ms.toFixed(0)).join(' ')}; once more`)
+      r = await round(c.model)
+      worst = Math.max(...r.underLoad)
     }
-    const hashes = received.map(b => createHash('sha256').update(b).digest('hex'))
+    const { near: rNear, tiny: rTiny, deep: rDeep, declared: rHuge, chunked: rChunked, forwarded } = r.answers
+    for (const [name, answer] of [['near the limit', rNear], ['at the limit, tiny containers', rTiny], ['at the limit, deeply nested', rDeep]] as const) {
+      t.match(answer, c.code === undefined ? { status: 200 } : { status: c.status, json: { error_code: c.code } }, `${c.label}: the body ${name} is answered ${c.status}`)
+    }
     if (c.code === undefined) {
       for (const [name, hash] of [['near the limit', forwarded.near], ['tiny containers', forwarded.tiny], ['deeply nested', forwarded.deep]] as const) {
-        t.ok(hashes.includes(hash), `${c.label}: the endpoint got the ${name} body byte for byte, less model`)
+        t.ok(r.hashes.includes(hash), `${c.label}: the endpoint got the ${name} body byte for byte, less model`)
       }
     }
     t.match(rHuge, { status: 413, json: { error_code: 'PAYLOAD_TOO_LARGE' }, continued: false }, `${c.label}: a declared 15 MiB body is refused before a byte of it is sent`)
     if ('status' in rChunked) t.match(rChunked, { status: 413, json: { error_code: 'PAYLOAD_TOO_LARGE' } }, `${c.label}: a chunked 15 MiB body is cut off at the limit`)
     else t.pass(`${c.label}: a chunked 15 MiB body is cut off at the limit (the client saw the connection close mid-upload)`)
-
-    const worst = Math.max(...underLoad)
-    if (worst > slowestIdle + SLACK_MS) t.comment(`${c.label}: small requests under load, in order (ms): ${underLoad.map(ms => ms.toFixed(0)).join(' ')}`)
+    if (worst > slowestIdle + SLACK_MS) t.comment(`${c.label}: small requests under load, in order (ms): ${r.underLoad.map(ms => ms.toFixed(0)).join(' ')}`)
     t.ok(worst <= slowestIdle + SLACK_MS,
-      `${c.label}: ${underLoad.length} small requests of another caller took at most ${worst.toFixed(0)} ms (idle: at most ${slowestIdle.toFixed(0)} ms; bound ${SLACK_MS} ms more)`)
+      `${c.label}: ${r.underLoad.length} small requests of another caller took at most ${worst.toFixed(0)} ms (idle: at most ${slowestIdle.toFixed(0)} ms; bound ${SLACK_MS} ms more)`)
   }
   t.same([...new Set(smallStatuses)], [200], 'every small request of the other caller was answered 200 (none shed, none failed)')
   t.ok(peak - idle < RSS_BOUND, `the gateway's RSS peaked ${((peak - idle) / MiB).toFixed(1)} MiB above idle, ${(idle / MiB).toFixed(0)} MiB (bound ${RSS_BOUND / MiB} MiB)`)
