@@ -23,6 +23,11 @@ export const ServerSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   /** Largest request body accepted, in bytes (Databricks' own limit is 16 MB). */
   bodyLimitBytes: Type.Integer({ minimum: 1, default: 16 * 1024 * 1024 }),
+  /**
+   * Largest body the OpenAI-compatible routes read before routing (they must see `model`); the
+   * named endpoint's own limit applies after. Bounded at 1 GiB: such a body is held in memory.
+   */
+  openaiBodyLimitBytes: Type.Integer({ minimum: 1, maximum: 1024 * 1024 * 1024, default: 4 * 1024 * 1024 }),
   /** How long a SIGTERM waits for in-flight requests before exiting. */
   shutdownGraceMs: Type.Integer({ minimum: 0, default: 30_000 }),
   /** Bodies up to this size are kept in memory so a 401'd request can be replayed once with a fresh token. */

@@ -62,9 +62,11 @@ export async function planBody (req: IncomingMessage, limit: number, replayBuffe
 /**
  * Reads the caller's body with `take` seeing each chunk (it returns an error to refuse the
  * body), then `done` turning the end into the result (or an error). An upload that breaks off
- * rejects with BAD_REQUEST; every listener is removed once it settles.
+ * rejects with BAD_REQUEST; every listener is removed once it settles. With `yieldEach`, the
+ * stream pauses after each chunk until the event loop's next turn: a socket with megabytes
+ * waiting is otherwise drained (and each chunk worked on) in one go, and other requests wait.
  */
-function readBody<T> (req: IncomingMessage, take: (chunk: Buffer) => RoutegateError | undefined, done: () => T | RoutegateError): Promise<T> {
+function readBody<T> (req: IncomingMessage, take: (chunk: Buffer) => RoutegateError | undefined, done: () => T | RoutegateError, yieldEach = false): Promise<T> {
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       req.off('data', onData)
@@ -74,7 +76,13 @@ function readBody<T> (req: IncomingMessage, take: (chunk: Buffer) => RoutegateEr
     }
     const onData = (chunk: Buffer): void => {
       const refused = take(chunk)
-      if (refused === undefined) return
+      if (refused === undefined) {
+        if (yieldEach) {
+          req.pause()
+          setImmediate(resume)
+        }
+        return
+      }
       cleanup()
       req.resume()
       reject(refused)
@@ -89,6 +97,7 @@ function readBody<T> (req: IncomingMessage, take: (chunk: Buffer) => RoutegateEr
       cleanup()
       reject(new BadRequest('request body ended early (the upload was aborted or truncated)'))
     }
+    const resume = (): void => { if (!req.destroyed) req.resume() }
     req.on('data', onData)
     req.on('end', onEnd)
     req.on('error', onAbort)
@@ -96,16 +105,20 @@ function readBody<T> (req: IncomingMessage, take: (chunk: Buffer) => RoutegateEr
   })
 }
 
-/** Reads exactly `length` bytes into one Buffer; a short, long or aborted upload rejects. */
-export async function readWhole (req: IncomingMessage, length: number): Promise<Buffer> {
+/**
+ * Reads exactly `length` bytes into one Buffer; a short, long or aborted upload rejects.
+ * `observe` sees each chunk as it arrives (within the bound).
+ */
+export async function readWhole (req: IncomingMessage, length: number, observe?: (chunk: Buffer) => void): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length)
   let offset = 0
   return await readBody<Buffer>(req, (chunk) => {
     if (offset + chunk.length > length) return new BadRequest(`request body is longer than its content-length (${length})`)
     chunk.copy(buf, offset)
     offset += chunk.length
+    observe?.(chunk)
     return undefined
-  }, () => offset === length ? buf : new BadRequest(`request body has ${offset} bytes, content-length says ${length}`))
+  }, () => offset === length ? buf : new BadRequest(`request body has ${offset} bytes, content-length says ${length}`), observe !== undefined)
 }
 
 /**
@@ -134,20 +147,23 @@ export class LimitedBody extends Transform {
 /**
  * Reads a body the gateway must look into (an OpenAI-compatible request, routed by its `model`)
  * into one Buffer, declared or chunked, refusing it past `limit` bytes (PAYLOAD_TOO_LARGE: the
- * rest is not read, and the connection is not kept).
+ * rest is not read, and the connection is not kept). `observe` sees each chunk as it arrives, so
+ * the body can be scanned a chunk at a time rather than in one long pass at the end; the read
+ * then yields to the event loop after each chunk.
  */
-export async function readBounded (req: IncomingMessage, limit: number): Promise<Buffer> {
+export async function readBounded (req: IncomingMessage, limit: number, observe?: (chunk: Buffer) => void): Promise<Buffer> {
   checkDeclaredLength(req, limit)
   const declared = declaredLength(req)
   if (declared === 0 || (declared === undefined && req.headers['transfer-encoding'] === undefined)) return Buffer.alloc(0)
   if (req.destroyed) throw new BadRequest('request body is malformed or was cut off')
-  if (declared !== undefined) return await readWhole(req, declared)
+  if (declared !== undefined) return await readWhole(req, declared, observe)
   const chunks: Buffer[] = []
   let size = 0
   return await readBody(req, (chunk) => {
     size += chunk.length
     if (size > limit) return new PayloadTooLarge(`request body is larger than ${limit} bytes`)
     chunks.push(chunk)
+    observe?.(chunk)
     return undefined
-  }, () => Buffer.concat(chunks, size))
+  }, () => Buffer.concat(chunks, size), observe !== undefined)
 }

@@ -17,7 +17,7 @@ import { upstreamHeaders } from '../proxy/headers.js'
 import { checkDeclaredLength, readBounded } from '../proxy/request-body.js'
 import { checkAllowed, checkLoad, checkProtocol, checkRate, identify, routeTo, takeSlot } from './admission.js'
 import type { Exchange } from './exchange.js'
-import { checkJsonBody, echoableModel, modelList, splitModel, type OpenAiRoute } from './openai.js'
+import { checkJsonBody, createModelSplitter, echoableModel, modelList, type OpenAiRoute } from './openai.js'
 
 export interface HandlerDeps {
   endpoint: (name: string) => EndpointConfig | undefined
@@ -33,6 +33,8 @@ export interface HandlerDeps {
   trustProxy: boolean
   /** Whether the listener is TLS (X-Forwarded-Proto). */
   tls: boolean
+  /** Most bytes an OpenAI-compatible request body may have before its `model` is known (server.openaiBodyLimitBytes). */
+  openaiBodyLimitBytes: number
   /** When the config was loaded (ms since the epoch): `created` of the model list. */
   loadedAt: number
   logger: Logger
@@ -48,8 +50,8 @@ export interface Handlers {
 }
 
 export function createHandlers (deps: HandlerDeps): Handlers {
-  // The largest body any endpoint takes: an OpenAI request is read up to this before its
-  // `model` says which endpoint's own limit applies.
+  // The largest body any endpoint takes: an OpenAI request is read up to this (and to
+  // openaiBodyLimitBytes) before its `model` says which endpoint's own limit applies.
   // A generation's endpoints do not change, so this is worked out once.
   let largest: number | undefined
   const largestBody = (): number => {
@@ -134,14 +136,17 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const caller = await admitCaller(ex)
     checkJsonBody(ex.req)
     holdSlot(ex, caller)
-    const limit = largestBody()
+    // Read before routing: at most openaiBodyLimitBytes, and never more than any endpoint takes.
+    const limit = Math.min(deps.openaiBodyLimitBytes, largestBody())
     checkDeclaredLength(ex.req, limit)
     if (ex.req.headers.expect !== undefined && !ex.res.headersSent) ex.res.writeContinue()
-    const raw = await readBounded(ex.req, limit)
-    const { model, body } = splitModel(raw)
-    const configured = deps.endpoint(model)
+    // Scanned chunk by chunk as it arrives (README "OpenAI-compatible routes"): never parsed.
+    const splitter = createModelSplitter()
+    const raw = await readBounded(ex.req, limit, splitter.write)
+    const { model, body } = splitter.end(raw)
+    const configured = model === undefined ? undefined : deps.endpoint(model)
     if (configured !== undefined) ex.endpoint = configured.name
-    const endpoint = configured ?? notFound(model)
+    const endpoint = configured ?? notFound(model ?? '')
     checkAllowed(caller, endpoint)
     if (raw.length > endpoint.bodyLimitBytes) throw new PayloadTooLarge(`request body is larger than ${endpoint.bodyLimitBytes} bytes`)
     // The caller's SDK decodes base64: an answer of numbers is re-encoded on its way back.

@@ -1,9 +1,10 @@
 // The OpenAI-compatible surface, as pure helpers: which paths it has, how a request names its
-// endpoint (`model` in a JSON body), what is forwarded (the same JSON minus `model`: route-
+// endpoint (`model` in a JSON body, found without parsing it), what is forwarded (the same JSON minus `model`: route-
 // optimized endpoints take only `/invocations`, and custom-model signatures may refuse unknown
 // fields), and the model list. README "OpenAI-compatible routes" is the contract.
 import type { IncomingMessage } from 'node:http'
 import { BadRequest, UnsupportedMediaType } from '../errors.js'
+import { assemble, ObjectScanner } from './json-scan.js'
 
 /** The three body-carrying routes, and the model list. */
 export type OpenAiRoute = 'chat/completions' | 'completions' | 'embeddings' | 'models'
@@ -44,85 +45,66 @@ export function checkJsonBody (req: IncomingMessage): void {
 const PLAIN_MODEL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 
 export interface ModelRequest {
-  /** The endpoint the body names. */
-  model: string
-  /** The JSON to forward: the same value less `model`. */
+  /**
+   * The endpoint the body names; undefined when `model` is a string too long (over
+   * MAX_MODEL_BYTES as sent) to name any endpoint, so it is not decoded.
+   */
+  model: string | undefined
+  /** The JSON to forward: the caller's bytes less the top-level `model` member(s). */
   body: Buffer
 }
 
+/** Longest `model` string, in bytes as sent, that is decoded (an endpoint name has at most 63 characters). */
+export const MAX_MODEL_BYTES = 512
+
+/** Splits a body fed chunk by chunk as it arrives (so no chunk holds the event loop for long). */
+export interface ModelSplitter {
+  /** Scans the next chunk of the body. */
+  write: (chunk: Buffer) => void
+  /** The split, given the whole body (the chunks written, in one Buffer). */
+  end: (body: Buffer) => ModelRequest
+}
+
 /**
- * Splits a request body into the endpoint it names and the body to forward. 400 when it is not
- * a JSON object or its `model` is missing, not a string, or empty. The forwarded bytes are the
+ * Reads an OpenAI request body in one linear pass (src/server/json-scan.ts): it is never parsed
+ * into objects, so no shape (deep nesting, millions of tiny containers) costs more than a few
+ * milliseconds per MiB or more than a few times its size in memory. 400 when the body is not a
+ * JSON object or its `model` is missing, not a string, or empty. The forwarded bytes are the
  * caller's own, less the top-level `model` member(s): nothing is re-serialized, so big integers,
  * key order and number spellings reach the endpoint as sent.
  */
-export function splitModel (raw: Buffer): ModelRequest {
-  let value: unknown
-  try {
-    value = JSON.parse(raw.toString('utf8'))
-  } catch {
-    throw new BadRequest('request body is not valid JSON')
+export function createModelSplitter (): ModelSplitter {
+  const scanner = new ObjectScanner({ name: 'model', maxValueBytes: MAX_MODEL_BYTES })
+  return {
+    write: (chunk) => { scanner.write(chunk) },
+    end (body) {
+      const scan = scanner.end()
+      if (scan.verdict === 'invalid') throw new BadRequest('request body is not valid JSON')
+      if (scan.verdict === 'not-object') throw new BadRequest('request body must be a JSON object')
+      const { member } = scan
+      if (member.kind === 'long-string') return { model: undefined, body: assemble(body, scan) }
+      if (member.kind !== 'string' || member.text === '') throw new BadRequest("request body needs a 'model' string naming the endpoint")
+      return { model: member.text, body: assemble(body, scan) }
+    }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BadRequest('request body must be a JSON object')
-  const fields = value as Record<string, unknown>
-  const model = Object.hasOwn(fields, 'model') ? fields.model : undefined
-  if (typeof model !== 'string' || model === '') throw new BadRequest("request body needs a 'model' string naming the endpoint")
-  return { model, body: withoutMember(raw, 'model') }
 }
 
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const COMMA = 0x2c
-const OPEN = new Set([0x7b, 0x5b])
-const CLOSE = new Set([0x7d, 0x5d])
-const WS = new Set([0x20, 0x09, 0x0a, 0x0d])
+/** {@link createModelSplitter} on a body already read whole. */
+export function splitModel (raw: Buffer): ModelRequest {
+  const splitter = createModelSplitter()
+  splitter.write(raw)
+  return splitter.end(raw)
+}
 
 /**
- * The bytes of a JSON object (already validated) without its top-level members named `name`.
- * JSON's structural characters are ASCII and never occur inside a UTF-8 multi-byte sequence, so
- * scanning bytes is exact. Members kept are copied byte for byte, joined by `,`.
+ * The bytes of a JSON object (already validated) without its top-level members named `name`,
+ * kept members copied byte for byte and joined by `,`; `json` itself when there is none.
  */
 export function withoutMember (json: Buffer, name: string): Buffer {
-  const skipWs = (i: number): number => { while (WS.has(json[i] as number)) i++; return i }
-  const endOfString = (i: number): number => {
-    for (i++; json[i] !== QUOTE; i++) if (json[i] === BACKSLASH) i++
-    return i + 1
-  }
-  const endOfValue = (i: number): number => {
-    if (json[i] === QUOTE) return endOfString(i)
-    if (OPEN.has(json[i] as number)) {
-      let depth = 0
-      for (; ; i++) {
-        const c = json[i] as number
-        if (c === QUOTE) { i = endOfString(i) - 1; continue }
-        if (OPEN.has(c)) depth++
-        else if (CLOSE.has(c) && --depth === 0) return i + 1
-      }
-    }
-    while (i < json.length && json[i] !== COMMA && !CLOSE.has(json[i] as number) && !WS.has(json[i] as number)) i++
-    return i
-  }
-  const open = skipWs(0)
-  const kept: Buffer[] = []
-  let removed = false
-  let i = skipWs(open + 1)
-  let close = i
-  while (json[i] === QUOTE) {
-    const keyEnd = endOfString(i)
-    const valueEnd = endOfValue(skipWs(skipWs(keyEnd) + 1))
-    if (JSON.parse(json.toString('utf8', i, keyEnd)) === name) removed = true
-    else kept.push(json.subarray(i, valueEnd))
-    i = skipWs(valueEnd)
-    close = i
-    if (json[i] === COMMA) i = skipWs(i + 1)
-  }
-  if (!removed) return json
-  const parts: Buffer[] = [json.subarray(0, open + 1)]
-  kept.forEach((member, n) => { parts.push(n === 0 ? member : Buffer.concat([COMMA_BYTE, member])) })
-  parts.push(json.subarray(close))
-  return Buffer.concat(parts)
+  const scanner = new ObjectScanner({ name })
+  scanner.write(json)
+  return assemble(json, scanner.end())
 }
-const COMMA_BYTE = Buffer.from(',')
 
 /** Whether a model name may be echoed in an error message (plain, short: no log or header injection). */
 export function echoableModel (model: string): boolean {

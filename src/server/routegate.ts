@@ -160,6 +160,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       metrics,
       maxHeaderCount: config.server.maxHeaderCount,
       trustProxy: config.server.trustProxy,
+      openaiBodyLimitBytes: config.server.openaiBodyLimitBytes,
       tls: config.server.tls !== undefined,
       logger
     })
