@@ -31,6 +31,14 @@ export class BadRequest extends RoutegateError {
   override readonly code = 'BAD_REQUEST'
   override readonly statusCode: number = 400
 }
+/** A 4xx fastify raised that the contract has no own code for: BAD_REQUEST with fastify's status. */
+export class ClientError extends BadRequest {
+  override readonly statusCode: number
+  constructor (status: number, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.statusCode = status
+  }
+}
 export class Unauthenticated extends RoutegateError {
   override readonly code = 'UNAUTHENTICATED'
   override readonly statusCode: number = 401

@@ -1,6 +1,13 @@
 // Admission: the small steps a request passes before anything goes upstream, in order. Each
 // step is a plain function of its inputs that returns what the next needs or throws the
-// contract error; the invocation handler composes them. None of them knows fastify.
+// contract error. None of them knows fastify. They are composed in three places, each once per
+// request, and a new step goes into the one whose inputs it needs:
+// - the door (`admitRequest`, below): every request on every route, fastify's included, before
+//   any handler or router sees it; gateway.ts runs it when it opens the exchange;
+// - the caller (handlers.ts `admitCaller`): who is calling and at what rate, on every handled
+//   route; caller-wide limits belong there;
+// - the target (handlers.ts, per route): the endpoint, the caller's right to it, its slot and
+//   body size; endpoint limits and token reservations belong there.
 import type { IncomingMessage } from 'node:http'
 import { authorize } from '../callers/authorize.js'
 import type { AuthRequest, AuthResult, Caller } from '../callers/identity.js'
@@ -37,6 +44,17 @@ export function checkProtocol (req: IncomingMessage, maxHeaderCount: number): vo
 /** Sheds load (503 before any work: no JWT check, no token, no upstream) while the process lags. */
 export function checkLoad (overloaded: boolean): void {
   if (overloaded) throw new ServiceUnavailable('gateway overloaded, try again shortly', { headers: { 'retry-after': '1' } })
+}
+
+export interface DoorDeps {
+  overloaded: () => boolean
+  maxHeaderCount: number
+}
+
+/** The door: load, then the protocol. Runs once per request, whichever route it takes. */
+export function admitRequest (deps: DoorDeps, req: IncomingMessage): void {
+  checkLoad(deps.overloaded())
+  checkProtocol(req, deps.maxHeaderCount)
 }
 
 export type Admitted = AuthResult & { ok: true }

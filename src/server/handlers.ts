@@ -1,20 +1,23 @@
 // The gateway's request handlers: the invocation route, the OpenAI-compatible routes and the
-// model list. Each composes the admission steps (admission.ts) in the contract's order and
-// hands an admitted request to the forwarder; a contract error on the way is answered as JSON.
-// They know neither fastify nor the listener: gateway.ts decides which handler a request gets.
+// model list. Each takes an exchange that has passed the door (admission.ts `admitRequest`,
+// run by gateway.ts), composes the caller and target admission steps in the contract's order
+// and hands an admitted request to the forwarder; an error on the way is answered by
+// errors.ts `answerError`. They know neither fastify nor the listener: gateway.ts decides which
+// handler a request gets.
 import type { Logger } from 'pino'
 import type { AuthRequest, AuthResult, Caller } from '../callers/identity.js'
 import { authorize } from '../callers/authorize.js'
 import type { EndpointConfig } from '../config/load.js'
-import { CallerGone, EndpointNotFound, InternalError, PayloadTooLarge, RoutegateError } from '../errors.js'
+import { CallerGone, EndpointNotFound, PayloadTooLarge } from '../errors.js'
 import type { ConcurrencyLimiter } from '../limits/concurrency.js'
 import type { RateLimiter } from '../limits/rate.js'
 import type { Metrics } from '../metrics/index.js'
-import { writeError } from '../proxy/error-response.js'
+import { writeJson } from '../proxy/error-response.js'
 import type { Forwarder } from '../proxy/forwarder.js'
-import { upstreamHeaders } from '../proxy/headers.js'
+import { answerHeaders, upstreamHeaders } from '../proxy/headers.js'
 import { checkDeclaredLength, readBounded } from '../proxy/request-body.js'
-import { checkAllowed, checkLoad, checkProtocol, checkRate, identify, routeTo, takeSlot } from './admission.js'
+import { checkAllowed, checkRate, identify, routeTo, takeSlot } from './admission.js'
+import { answerError } from './errors.js'
 import type { Exchange } from './exchange.js'
 import { checkJsonBody, echoableModel, modelList, splitModel, type OpenAiRoute } from './openai.js'
 
@@ -25,10 +28,8 @@ export interface HandlerDeps {
   authenticate: (req: AuthRequest) => Promise<AuthResult>
   rate: RateLimiter
   concurrency: ConcurrencyLimiter
-  overloaded: () => boolean
   forwarder: Forwarder
   metrics: Pick<Metrics, 'endpointSeries'>
-  maxHeaderCount: number
   trustProxy: boolean
   /** Whether the listener is TLS (X-Forwarded-Proto). */
   tls: boolean
@@ -59,10 +60,8 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     return largest
   }
 
-  /** Load, protocol, identity and rate: what every route checks before looking at its target. */
+  /** Identity and rate: what every route checks, after the door, before looking at its target. */
   async function admitCaller (ex: Exchange): Promise<Caller> {
-    checkLoad(deps.overloaded())
-    checkProtocol(ex.req, deps.maxHeaderCount)
     const auth = await identify(deps.authenticate, ex.req)
     // Identification may wait (a JWT key fetch): a caller gone by now takes no slot.
     if (ex.res.destroyed) throw new CallerGone('the caller went away during authentication')
@@ -107,7 +106,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       endpoint: endpoint.name,
       bodyLimitBytes: endpoint.bodyLimitBytes,
       headers,
-      responseHeaders: ['x-request-id', ex.id],
+      responseHeaders: answerHeaders(ex.id),
       requestId: ex.id,
       state: ex.forward,
       body: rewritten,
@@ -153,21 +152,10 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       return e !== undefined && authorize(caller, name, e.action).ok
     })
     const body = JSON.stringify(modelList(names, deps.loadedAt))
-    ex.res.writeHead(200, ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', ex.id])
-    ex.res.end(body)
+    writeJson(ex.res, 200, body, ex.id)
   }
 
-  function fail (ex: Exchange, err: unknown): void {
-    if (!(err instanceof RoutegateError)) {
-      // Not a contract error: a bug. The main logger (with redaction) keeps its stack.
-      deps.logger.error({ err, requestId: ex.id }, 'unexpected error on the request path')
-      ex.error = new InternalError('internal error', { cause: err })
-    } else {
-      ex.error = err
-    }
-    // The invocation route answers in Databricks' shape alone; the OpenAI routes add `error`.
-    writeError(ex.res, ex.error as RoutegateError, ex.id, ex.route === undefined ? 'databricks' : 'both')
-  }
+  const fail = (ex: Exchange, err: unknown): void => { answerError(deps.logger, ex, err) }
 
   return {
     invocation: (ex, name) => { invocation(ex, name).catch((err: unknown) => { fail(ex, err) }) },

@@ -155,10 +155,8 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       authenticate: authenticator.authenticate.bind(authenticator),
       rate,
       concurrency,
-      overloaded,
       forwarder,
       metrics,
-      maxHeaderCount: config.server.maxHeaderCount,
       trustProxy: config.server.trustProxy,
       tls: config.server.tls !== undefined,
       logger
