@@ -76,11 +76,13 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
 
   const door: DoorDeps = { overloaded: deps.overloaded, maxHeaderCount: limits.maxHeaderCount }
   /**
-   * Every request, fastify's or not, comes in here once: its exchange is opened and the door's
-   * admission steps run. Undefined when the door refused it (and the refusal is answered).
+   * Every request, fastify's or not, comes in here once: its exchange is opened (labelled with
+   * the endpoint an invocation names) and the door's admission steps run. Undefined when the
+   * door refused it (and the refusal is answered).
    */
-  function enter (req: IncomingMessage, res: ServerResponse, id: string): Exchange | undefined {
+  function enter (req: IncomingMessage, res: ServerResponse, id: string, invokes?: string): Exchange | undefined {
     const ex = exchanges.open(req, res, id)
+    if (invokes !== undefined) deps.handlers.label(ex, invokes)
     try {
       admitRequest(door, req)
       return ex
@@ -98,7 +100,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
       if (method === 'POST') {
         const name = invocationName(req.url)
         if (name !== undefined) {
-          const ex = enter(req, res, requestIdOf(req))
+          const ex = enter(req, res, requestIdOf(req), name)
           if (ex !== undefined) handlers.invocation(ex, name)
           return
         }
@@ -149,7 +151,8 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
 
   app.decorateRequest('exchange', null as unknown as Exchange)
   app.addHook('onRequest', (request, reply, done) => {
-    const ex = enter(request.raw, reply.raw, request.id)
+    const invokes = request.method === 'POST' && request.routeOptions.url === INVOCATIONS ? (request.params as { name: string }).name : undefined
+    const ex = enter(request.raw, reply.raw, request.id, invokes)
     // Refused at the door and answered already: fastify goes no further with a hijacked reply.
     if (ex === undefined) reply.hijack()
     else request.exchange = ex

@@ -39,6 +39,11 @@ export interface HandlerDeps {
 }
 
 export interface Handlers {
+  /**
+   * Labels an invocation's exchange with the configured endpoint its URL names, if any, before
+   * the door: a refusal of a configured endpoint is counted under it, even before the caller is known.
+   */
+  label: (ex: Exchange, name: string) => void
   /** `POST /serving-endpoints/{name}/invocations`. */
   invocation: (ex: Exchange, name: string) => void
   /** `POST …/chat/completions`, `…/completions`, `…/embeddings`: routed by the body's `model`. */
@@ -115,11 +120,8 @@ export function createHandlers (deps: HandlerDeps): Handlers {
   }
 
   async function invocation (ex: Exchange, name: string): Promise<void> {
-    const configured = deps.endpoint(name)
-    // A refusal for a configured endpoint is counted under it, even before the caller is known.
-    if (configured !== undefined) ex.endpoint = configured.name
     const caller = await admitCaller(ex)
-    const endpoint = routeTo(configured, name)
+    const endpoint = routeTo(deps.endpoint(name), name)
     checkAllowed(caller, endpoint)
     holdSlot(ex, caller)
     checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
@@ -158,6 +160,10 @@ export function createHandlers (deps: HandlerDeps): Handlers {
   const fail = (ex: Exchange, err: unknown): void => { answerError(deps.logger, ex, err) }
 
   return {
+    label: (ex, name) => {
+      const configured = deps.endpoint(name)
+      if (configured !== undefined) ex.endpoint = configured.name
+    },
     invocation: (ex, name) => { invocation(ex, name).catch((err: unknown) => { fail(ex, err) }) },
     openai: (ex, route) => { openai(ex, route).catch((err: unknown) => { fail(ex, err) }) },
     models: (ex) => { models(ex).catch((err: unknown) => { fail(ex, err) }) }

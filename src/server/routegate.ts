@@ -190,6 +190,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   })
   // The listener always calls the current generation's handlers.
   const handlers: Handlers = {
+    label: (ex, name) => { current.handlers.label(ex, name) },
     invocation: (ex, name) => { current.handlers.invocation(ex, name) },
     openai: (ex, route) => { current.handlers.openai(ex, route) },
     models: (ex) => { current.handlers.models(ex) }
