@@ -142,14 +142,6 @@ export class TokenEndpointError extends Error {
   override get name (): string { return 'TokenEndpointError' }
 }
 
-/** Codes the gateway answers with; anything else becomes INTERNAL_ERROR on the wire. */
-export const WIRE_CODES: ReadonlySet<string> = new Set([
-  'BAD_REQUEST', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'ENDPOINT_NOT_FOUND', 'METHOD_NOT_ALLOWED',
-  'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'HEADERS_TOO_LARGE', 'REQUEST_LIMIT_EXCEEDED', 'UPSTREAM_UNAVAILABLE',
-  'TOKEN_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'ENDPOINT_NOT_READY', 'UPSTREAM_TIMEOUT', 'INTERNAL_ERROR'
-])
-
-export type CodedError = Error & { code: string, statusCode?: number, headers?: Readonly<Record<string, string>> }
 
 /** A key source could not produce keys at all (IdP down, bad file): the caller gets a 503, not a 401. */
 export class KeysUnavailable extends Error {
