@@ -12,6 +12,7 @@ import type { IncomingMessage } from 'node:http'
 import { authorize } from '../callers/authorize.js'
 import type { AuthRequest, AuthResult, Caller } from '../callers/identity.js'
 import type { EndpointConfig } from '../config/load.js'
+import { isName } from '../config/names.js'
 import {
   BadRequest, EndpointNotFound, HeadersTooLarge, PermissionDenied, RequestLimitExceeded, ServiceUnavailable, Unauthenticated
 } from '../errors.js'
@@ -82,12 +83,10 @@ export function checkRate (rate: RateLimiter, caller: Caller): void {
   }
 }
 
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
-
 /** The configured endpoint the request names; 404 (echoing the name only when it is plain). */
 export function routeTo (endpoint: EndpointConfig | undefined, name: string): EndpointConfig {
   if (endpoint !== undefined) return endpoint
-  throw new EndpointNotFound(SAFE_NAME.test(name) ? `no endpoint named '${name}'` : 'no such endpoint')
+  throw new EndpointNotFound(isName(name) ? `no endpoint named '${name}'` : 'no such endpoint')
 }
 
 /** The caller's allow-list and actions: 403 when this endpoint (or its action) is not among them. */
