@@ -142,7 +142,6 @@ export class TokenEndpointError extends Error {
   override get name (): string { return 'TokenEndpointError' }
 }
 
-
 /** A key source could not produce keys at all (IdP down, bad file): the caller gets a 503, not a 401. */
 export class KeysUnavailable extends Error {
   readonly code = 'ROUTEGATE_ERR_JWKS_UNAVAILABLE'

@@ -1,7 +1,7 @@
 // The endpoints callers may name. Configured URLs become routes at start-up; endpoints without
 // one are discovered from the workspace API on first use (single flight, cached until evicted).
 import type { Dispatcher } from 'undici'
-import type { Action, Config, EndpointConfig, WorkspaceConfig } from '../config/load.js'
+import type { Config, EndpointConfig, WorkspaceConfig } from '../config/load.js'
 import type { TokenBroker, TokenSpec } from '../tokens/broker.js'
 import { servingAuthorizationDetails } from '../tokens/grants.js'
 import { workspaceTokens, type WorkspaceTokens } from '../tokens/specs.js'
