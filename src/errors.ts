@@ -99,8 +99,10 @@ export class TokenUnavailable extends RoutegateError {
 }
 /** A TOKEN_UNAVAILABLE that says which fixed-list code caused it (a nested workspace-token failure keeps it). */
 export class NoToken extends TokenUnavailable {
-  constructor (message: string, readonly reason: OAuthCode, options: { headers: Record<string, string> }) {
+  readonly reason: OAuthCode
+  constructor (message: string, reason: OAuthCode, options: { headers: Record<string, string> }) {
     super(message, options)
+    this.reason = reason
   }
 }
 export class ServiceUnavailable extends RoutegateError {
@@ -150,8 +152,10 @@ export class KeysUnavailable extends Error {
 /** A body read from an untrusted party (io/read-limited.ts) exceeded its cap; `limit` says which. */
 export class BodyTooLarge extends Error {
   readonly code = 'ROUTEGATE_ERR_BODY_TOO_LARGE'
-  constructor (readonly limit: number) {
+  readonly limit: number
+  constructor (limit: number) {
     super(`response body is larger than ${limit} bytes`)
+    this.limit = limit
   }
 
   override get name (): string { return 'BodyTooLarge' }
