@@ -31,6 +31,14 @@ export class BadRequest extends RoutegateError {
   override readonly code = 'BAD_REQUEST'
   override readonly statusCode: number = 400
 }
+/** A 4xx fastify raised that the contract has no own code for: BAD_REQUEST with fastify's status. */
+export class ClientError extends BadRequest {
+  override readonly statusCode: number
+  constructor (status: number, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.statusCode = status
+  }
+}
 export class Unauthenticated extends RoutegateError {
   override readonly code = 'UNAUTHENTICATED'
   override readonly statusCode: number = 401
@@ -76,11 +84,26 @@ export class UpstreamInvalidResponse extends UpstreamUnavailable {}
 export class CircuitOpen extends UpstreamUnavailable {}
 /** The control plane refused the workspace token on a look-up: mint a new one next time. */
 export class ControlPlaneRefused extends UpstreamUnavailable {}
-/** The caller went away before the upstream answered: nobody to answer, nobody's failure. */
-export class CallerGone extends UpstreamUnavailable {}
+/**
+ * The caller went away before it was answered: nobody to answer, and nobody's failure (not the
+ * upstream's: no breaker, no 5xx). Never written to a caller; its code names it in the access
+ * line, counted as nginx's 499.
+ */
+export class CallerGone extends RoutegateError {
+  override readonly code = 'CLIENT_CLOSED_REQUEST'
+  override readonly statusCode: number = 499
+}
 export class TokenUnavailable extends RoutegateError {
   override readonly code = 'TOKEN_UNAVAILABLE'
   override readonly statusCode: number = 503
+}
+/** A TOKEN_UNAVAILABLE that says which fixed-list code caused it (a nested workspace-token failure keeps it). */
+export class NoToken extends TokenUnavailable {
+  readonly reason: OAuthCode
+  constructor (message: string, reason: OAuthCode, options: { headers: Record<string, string> }) {
+    super(message, options)
+    this.reason = reason
+  }
 }
 export class ServiceUnavailable extends RoutegateError {
   override readonly code = 'SERVICE_UNAVAILABLE'
@@ -121,15 +144,34 @@ export class TokenEndpointError extends Error {
   override get name (): string { return 'TokenEndpointError' }
 }
 
-/** Codes the gateway answers with; anything else becomes INTERNAL_ERROR on the wire. */
-export const WIRE_CODES: ReadonlySet<string> = new Set([
-  'BAD_REQUEST', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'ENDPOINT_NOT_FOUND', 'METHOD_NOT_ALLOWED',
-  'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'HEADERS_TOO_LARGE', 'REQUEST_LIMIT_EXCEEDED', 'UPSTREAM_UNAVAILABLE',
-  'TOKEN_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'ENDPOINT_NOT_READY', 'UPSTREAM_TIMEOUT', 'INTERNAL_ERROR'
-])
+/** A key source could not produce keys at all (IdP down, bad file): the caller gets a 503, not a 401. */
+export class KeysUnavailable extends Error {
+  readonly code = 'ROUTEGATE_ERR_JWKS_UNAVAILABLE'
+  override get name (): string { return 'KeysUnavailable' }
+}
+/** A body read from an untrusted party (io/read-limited.ts) exceeded its cap; `limit` says which. */
+export class BodyTooLarge extends Error {
+  readonly code = 'ROUTEGATE_ERR_BODY_TOO_LARGE'
+  readonly limit: number
+  constructor (limit: number) {
+    super(`response body is larger than ${limit} bytes`)
+    this.limit = limit
+  }
 
-export type CodedError = Error & { code: string, statusCode?: number, headers?: Readonly<Record<string, string>> }
+  override get name (): string { return 'BodyTooLarge' }
+}
+/** A command line that cannot be run as written: the CLI prints the message and the command's usage, and exits 64. */
+export class UsageError extends Error {
+  /** The usage text of the command that refused the line; the general usage when undefined. */
+  readonly usage: string | undefined
 
+  constructor (message: string, usage?: string) {
+    super(message)
+    this.usage = usage
+  }
+
+  override get name (): string { return 'UsageError' }
+}
 /** A command-line argument or option value that cannot be right (the CLI exits 64 on it). */
 export class InvalidArgument extends Error {
   readonly code = 'ROUTEGATE_ERR_INVALID_ARGUMENT'

@@ -2,19 +2,10 @@
 import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, type FetchImplementation, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
-import { ConfigError } from '../errors.js'
+import { ConfigError, KeysUnavailable } from '../errors.js'
 import { CONTROL_BODY_LIMIT, readLimited, type ByteSource } from '../io/read-limited.js'
 
 export type { FetchImplementation } from 'jose'
-
-/** Raised by a key source that could not produce keys at all (IdP down, bad file): a 503, not a 401. */
-export class KeysUnavailable extends Error {
-  readonly code = 'ROUTEGATE_ERR_JWKS_UNAVAILABLE'
-  constructor (message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'KeysUnavailable'
-  }
-}
 
 // The token's own fault: no key for its kid/alg. Anything else a resolver throws means "no keys".
 const TOKEN_FAULTS = new Set(['ERR_JWKS_NO_MATCHING_KEY', 'ERR_JWKS_MULTIPLE_MATCHING_KEYS', 'ERR_JOSE_NOT_SUPPORTED'])

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 import { runCheckConfig } from './commands/check-config.js'
 import { runHashKey } from './commands/hash-key.js'
 import { runServe } from './commands/serve.js'
-import { UsageError } from './usage.js'
+import { UsageError } from '../errors.js'
 
 const USAGE = `routegate — token-brokering gateway for Databricks route-optimized serving endpoints
 

@@ -7,7 +7,7 @@ import { TOKENS_DEFAULTS } from '../config/schema.js'
 import { Secret } from '../config/secret.js'
 import { TokenBroker } from '../tokens/broker.js'
 import { workspaceTokens } from '../tokens/specs.js'
-import { UsageError } from './usage.js'
+import { UsageError } from '../errors.js'
 
 export interface WorkspaceFlags {
   config?: string | undefined

@@ -3,6 +3,7 @@
 import { Type, type SchemaOptions, type Static, type TUnsafe } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ConfigError } from '../errors.js'
+import { NAME_PATTERN } from './names.js'
 
 /**
  * A string that is one of `values`, as a JSON Schema `enum` (not a union of constants): a wrong
@@ -12,7 +13,7 @@ function StringEnum<const T extends readonly string[]> (values: T, opts: SchemaO
   return Type.Unsafe<T[number]>({ ...opts, type: 'string', enum: [...values] })
 }
 
-const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' })
+const Name = Type.String({ pattern: NAME_PATTERN })
 const Port = Type.Integer({ minimum: 0, maximum: 65535 })
 const Sha256Hex = Type.String({ pattern: '^[0-9a-fA-F]{64}$' })
 const ACTIONS = ['query_inference_endpoint', 'manage_inference_endpoint'] as const

@@ -1,7 +1,8 @@
 // Control-plane lookup of a route-optimized endpoint: GET /api/2.0/serving-endpoints/{name}
 // with a workspace token; its data_plane_info.query_info is used verbatim (docs/databricks-protocol.md §5).
 import { request, type Dispatcher } from 'undici'
-import { BodyTooLarge, readLimited } from '../io/read-limited.js'
+import { BodyTooLarge } from '../errors.js'
+import { readLimited } from '../io/read-limited.js'
 import { ControlPlaneRefused, EndpointNotFound, EndpointNotReady, UpstreamUnavailable } from '../errors.js'
 
 export interface DiscoveredEndpoint {

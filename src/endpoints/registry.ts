@@ -1,7 +1,7 @@
 // The endpoints callers may name. Configured URLs become routes at start-up; endpoints without
 // one are discovered from the workspace API on first use (single flight, cached until evicted).
 import type { Dispatcher } from 'undici'
-import type { Action, Config, EndpointConfig, WorkspaceConfig } from '../config/load.js'
+import type { Config, EndpointConfig, WorkspaceConfig } from '../config/load.js'
 import type { TokenBroker, TokenSpec } from '../tokens/broker.js'
 import { servingAuthorizationDetails } from '../tokens/grants.js'
 import { workspaceTokens, type WorkspaceTokens } from '../tokens/specs.js'
@@ -9,19 +9,22 @@ import { ControlPlaneRefused } from '../errors.js'
 import { discoverEndpoint } from './discovery.js'
 import { poolKey } from '../proxy/pools.js'
 
-export interface Route {
-  name: string
+/** The endpoint settings a route carries, named once: the Route type and toRoute both follow this list. */
+const ROUTE_SETTINGS = ['name', 'action', 'timeoutMs', 'connectTimeoutMs', 'idleTimeoutMs', 'connections', 'caFile'] as const
+type RouteSettings = Pick<EndpointConfig, typeof ROUTE_SETTINGS[number]>
+
+function settingsOf (ep: EndpointConfig): RouteSettings {
+  const out: Partial<Record<keyof RouteSettings, unknown>> = {}
+  for (const k of ROUTE_SETTINGS) out[k] = ep[k]
+  return out as RouteSettings
+}
+
+export interface Route extends RouteSettings {
   workspace: string
   /** Upstream origin (pool key) and the request target sent to it. */
   origin: string
   path: string
   endpointId: string
-  action: Action
-  timeoutMs: number
-  connectTimeoutMs: number
-  idleTimeoutMs: number
-  connections: number
-  caFile: string | undefined
   /** Endpoints share a pool only when origin and pool settings are the same (see Pools.keyOf). */
   poolKey: string
   token: TokenSpec
@@ -72,17 +75,11 @@ export function createRegistry (config: Config, deps: RegistryDeps): Registry {
   function toRoute (ep: EndpointConfig, ws: WorkspaceConfig, url: string, endpointId: string, authorizationDetails: string, discovered: boolean): Route {
     const u = new URL(url)
     return {
-      name: ep.name,
+      ...settingsOf(ep),
       workspace: ws.name,
       origin: u.origin,
       path: u.pathname + u.search,
       endpointId,
-      action: ep.action,
-      timeoutMs: ep.timeoutMs,
-      connectTimeoutMs: ep.connectTimeoutMs,
-      idleTimeoutMs: ep.idleTimeoutMs,
-      connections: ep.connections,
-      caFile: ep.caFile,
       poolKey: poolKey(u.origin, ep),
       token: tokensOf(ws).endpoint(ep.name, endpointId, ep.action, authorizationDetails),
       discovered

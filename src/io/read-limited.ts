@@ -2,18 +2,10 @@
 // identity provider) with a cap: past `limit` bytes the body is dropped and the read fails, so
 // a huge or endless answer costs at most `limit` bytes of memory.
 
+import { BodyTooLarge } from '../errors.js'
+
 /** Anything a body can be read from: undici's BodyReadable, a Node stream, an async iterable. */
 export type ByteSource = AsyncIterable<Uint8Array | string> & { destroy?: (err?: Error) => unknown }
-
-/** The body's bytes exceeded the cap; `limit` says which. */
-export class BodyTooLarge extends Error {
-  readonly code = 'ROUTEGATE_ERR_BODY_TOO_LARGE'
-  constructor (readonly limit: number) {
-    super(`response body is larger than ${limit} bytes`)
-  }
-
-  override get name (): string { return 'BodyTooLarge' }
-}
 
 /** One MiB: the cap of token, discovery and JWKS responses. */
 export const CONTROL_BODY_LIMIT = 1024 * 1024

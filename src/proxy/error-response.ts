@@ -3,9 +3,10 @@
 // `body.error`) everywhere but on the invocation route. There Databricks' SDKs are the clients,
 // and they read a truthy `error` as the legacy (API 1.2) message *string*: the JS SDK throws
 // `body.includes is not a function` on an object, the Python SDK prints it as a dict. Written
-// straight to a Node response (the forwarder's early failures and the request handlers share it).
+// straight to a Node response (the forwarder's early failures and the gateway's own answers share it).
 import type { ServerResponse } from 'node:http'
 import type { RoutegateError } from '../errors.js'
+import { answerHeaders } from './headers.js'
 
 /** OpenAI's error `type` for a status (the names its SDKs and docs use). */
 export function openAiErrorType (status: number): string {
@@ -52,12 +53,17 @@ export function writeError (res: ServerResponse, err: RoutegateError, requestId:
     if (!res.writableEnded) res.destroy()
     return
   }
-  const body = JSON.stringify(errorBody(err.statusCode, err.code, err.message, requestId, shape))
-  const headers: string[] = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', requestId]
+  const headers: string[] = []
   for (const name in err.headers) headers.push(name, err.headers[name] as string)
   // A caller without valid credentials gets no kept-alive connection to hold on to, and a body
   // refused for its size is not read to its end just to keep the connection.
   if (err.statusCode === 401 || err.statusCode === 413) headers.push('connection', 'close')
-  res.writeHead(err.statusCode, headers)
+  writeJson(res, err.statusCode, JSON.stringify(errorBody(err.statusCode, err.code, err.message, requestId, shape)), requestId, headers)
+}
+
+/** A JSON answer of the gateway's own (an error, the model list), with the request id and `extra` headers. */
+export function writeJson (res: ServerResponse, status: number, body: string, requestId: string, extra: readonly string[] = []): void {
+  const headers: string[] = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), ...answerHeaders(requestId), ...extra]
+  res.writeHead(status, headers)
   res.end(body)
 }

@@ -3,6 +3,7 @@
 // replay after a 401, the one retry after a connect failure and the breaker; each attempt's
 // answer is relayed into the caller's ServerResponse by a Relay (relay.ts). It knows nothing of
 // fastify: admission has happened before, and the caller's bookkeeping is `ForwardState`.
+import type { ErrorShape } from './error-response.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Route } from '../endpoints/registry.js'
 import { CallerGone, CircuitOpen, RoutegateError, UpstreamConnectFailed } from '../errors.js'
@@ -89,6 +90,8 @@ export interface Invocation {
   responseHeaders: readonly string[]
   /** For the JSON error of a failure before anything reached the caller. */
   requestId: string
+  /** The error shape the exchange answers in (decided once, from its URL: exchange.ts). */
+  shape: ErrorShape
   state: ForwardState
   /** The body, already read (and rewritten) by the route; else the caller's body is planned here. */
   body?: Buffer | undefined

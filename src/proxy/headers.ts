@@ -125,3 +125,11 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export function acceptableRequestId (value: unknown): value is string {
   return typeof value === 'string' && REQUEST_ID.test(value)
 }
+
+/**
+ * The headers every response to a caller carries, the gateway's own answers and the upstream's
+ * alike: the request id (README "HTTP surface"). The one place a response's x-request-id is set.
+ */
+export function answerHeaders (requestId: string): string[] {
+  return ['x-request-id', requestId]
+}

@@ -137,7 +137,7 @@ export class Relay implements Dispatcher.DispatchHandler {
       const failure = new UpstreamInvalidResponse('endpoint answered with headers that cannot be passed on')
       this.#mode = 'done'
       this.#inv.state.failure = failure
-      writeError(this.#inv.res, failure, this.#inv.requestId, this.#inv.openai === true ? 'both' : 'databricks')
+      writeError(this.#inv.res, failure, this.#inv.requestId, this.#inv.shape)
       this.#controller?.abort(failure)
       return false
     }
@@ -298,7 +298,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     if (this.#head !== undefined) {
       // Nothing reached the caller yet: it gets a whole 502 rather than a cut connection.
       this.#head = undefined
-      writeError(this.#inv.res, failure, this.#inv.requestId, this.#inv.openai === true ? 'both' : 'databricks')
+      writeError(this.#inv.res, failure, this.#inv.requestId, this.#inv.shape)
       return
     }
     this.#inv.state.abort = mapped instanceof UpstreamTimeout ? 'idle_timeout' : 'upstream'

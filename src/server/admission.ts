@@ -1,10 +1,18 @@
 // Admission: the small steps a request passes before anything goes upstream, in order. Each
 // step is a plain function of its inputs that returns what the next needs or throws the
-// contract error; the invocation handler composes them. None of them knows fastify.
+// contract error. None of them knows fastify. They are composed in three places, each once per
+// request, and a new step goes into the one whose inputs it needs:
+// - the door (`admitRequest`, below): every request on every route, fastify's included, before
+//   any handler or router sees it; gateway.ts runs it when it opens the exchange;
+// - the caller (handlers.ts `admitCaller`): who is calling and at what rate, on every handled
+//   route; caller-wide limits belong there;
+// - the target (handlers.ts, per route): the endpoint, the caller's right to it, its slot and
+//   body size; endpoint limits and token reservations belong there.
 import type { IncomingMessage } from 'node:http'
 import { authorize } from '../callers/authorize.js'
 import type { AuthRequest, AuthResult, Caller } from '../callers/identity.js'
 import type { EndpointConfig } from '../config/load.js'
+import { isName } from '../config/names.js'
 import {
   BadRequest, EndpointNotFound, HeadersTooLarge, PermissionDenied, RequestLimitExceeded, ServiceUnavailable, Unauthenticated
 } from '../errors.js'
@@ -39,6 +47,17 @@ export function checkLoad (overloaded: boolean): void {
   if (overloaded) throw new ServiceUnavailable('gateway overloaded, try again shortly', { headers: { 'retry-after': '1' } })
 }
 
+export interface DoorDeps {
+  overloaded: () => boolean
+  maxHeaderCount: number
+}
+
+/** The door: load, then the protocol. Runs once per request, whichever route it takes. */
+export function admitRequest (deps: DoorDeps, req: IncomingMessage): void {
+  checkLoad(deps.overloaded())
+  checkProtocol(req, deps.maxHeaderCount)
+}
+
 export type Admitted = AuthResult & { ok: true }
 
 /** Who is calling: 401 for missing or unknown credentials, 503 when they cannot be verified now. */
@@ -64,12 +83,10 @@ export function checkRate (rate: RateLimiter, caller: Caller): void {
   }
 }
 
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
-
 /** The configured endpoint the request names; 404 (echoing the name only when it is plain). */
 export function routeTo (endpoint: EndpointConfig | undefined, name: string): EndpointConfig {
   if (endpoint !== undefined) return endpoint
-  throw new EndpointNotFound(SAFE_NAME.test(name) ? `no endpoint named '${name}'` : 'no such endpoint')
+  throw new EndpointNotFound(isName(name) ? `no endpoint named '${name}'` : 'no such endpoint')
 }
 
 /** The caller's allow-list and actions: 403 when this endpoint (or its action) is not among them. */

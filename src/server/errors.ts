@@ -1,15 +1,11 @@
-// Turns any error that reaches fastify's error handler into a contract error: fastify's own
-// request errors map onto the contract's codes; an unexpected error never shows its message.
-import { BadRequest, InternalError, PayloadTooLarge, RoutegateError, UnsupportedMediaType, type ErrorOptions } from '../errors.js'
-
-/** A 4xx fastify raised that the contract has no own code for: BAD_REQUEST with fastify's status. */
-export class ClientError extends BadRequest {
-  override readonly statusCode: number
-  constructor (status: number, message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.statusCode = status
-  }
-}
+// The one place a request's failure becomes its answer, whichever way the request came in (the
+// node:http fast path, a handler, fastify's hooks and router): any error is made a contract error
+// (fastify's own request errors map onto the contract's codes; an unexpected error never shows
+// its message), kept on the exchange for its access line, and written in the exchange's shape.
+import type { Logger } from 'pino'
+import { BadRequest, ClientError, InternalError, PayloadTooLarge, RoutegateError, UnsupportedMediaType } from '../errors.js'
+import { writeError } from '../proxy/error-response.js'
+import type { Exchange } from './exchange.js'
 
 const FASTIFY_CODES: Record<string, ((message: string) => RoutegateError) | undefined> = {
   FST_ERR_CTP_BODY_TOO_LARGE: (m) => new PayloadTooLarge(m),
@@ -28,4 +24,15 @@ export function toWireError (err: unknown): RoutegateError {
   if (status >= 400 && status < 500) return new ClientError(status, message)
   // Never echo an unexpected error's message: it may carry internals.
   return new InternalError('internal error', { cause: err })
+}
+
+/**
+ * Answers `err` on the exchange (or cuts a response that already started). An error that is not
+ * a contract error and maps to no 4xx is a bug: `logger` (the redacting one) keeps its stack.
+ */
+export function answerError (logger: Pick<Logger, 'error'>, ex: Exchange, err: unknown): void {
+  const wire = toWireError(err)
+  if (!(err instanceof RoutegateError) && wire.statusCode >= 500) logger.error({ err, requestId: ex.id }, 'unexpected error on the request path')
+  ex.error = wire
+  writeError(ex.res, wire, ex.id, ex.shape)
 }

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream'
 import type { AuthVia } from '../callers/identity.js'
 import type { RoutegateError } from '../errors.js'
 import { UNKNOWN_ENDPOINT, type EndpointSeries } from '../metrics/index.js'
+import { errorShapeFor, type ErrorShape } from '../proxy/error-response.js'
 import { createForwardState, type ForwardState } from '../proxy/forwarder.js'
 import { acceptableRequestId } from '../proxy/headers.js'
 import { traceContext, type TraceContext, type TraceMode } from '../proxy/trace.js'
@@ -19,6 +20,8 @@ export interface Exchange {
   /** performance.now() when the request was handed to the gateway. */
   readonly start: number
   readonly trace: TraceContext
+  /** The shape of the gateway's own error answers to this request, decided once from its URL. */
+  readonly shape: ErrorShape
   /** Metric label: a configured endpoint name, or `unknown`. */
   endpoint: string
   caller: string | undefined
@@ -84,6 +87,7 @@ export function createExchanges (opts: ExchangeOptions): Exchanges {
         id,
         start: performance.now(),
         trace: traceContext(req.headers.traceparent, req.headers.tracestate, opts.traceMode, opts.ids),
+        shape: errorShapeFor(req.url),
         endpoint: UNKNOWN_ENDPOINT,
         caller: undefined,
         via: undefined,

@@ -11,12 +11,11 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { EndpointNotFound, MethodNotAllowed, RoutegateError } from '../errors.js'
+import { EndpointNotFound, MethodNotAllowed } from '../errors.js'
 import { UNKNOWN_ENDPOINT, codeLabel, type Metrics } from '../metrics/index.js'
 import { SERVER_DEFAULTS } from '../config/schema.js'
-import { checkLoad, checkProtocol } from './admission.js'
-import { errorBody, errorShapeFor } from '../proxy/error-response.js'
-import { toWireError } from './errors.js'
+import { admitRequest, type DoorDeps } from './admission.js'
+import { answerError } from './errors.js'
 import { requestIdOf, type Exchange, type Exchanges } from './exchange.js'
 import { clientErrorHandler, frameworkErrors, installServerGuards, type GuardDeps } from './http-guards.js'
 import type { Handlers } from './handlers.js'
@@ -75,6 +74,24 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     exchangeOn: (socket) => exchanges.on(socket)
   }
 
+  const door: DoorDeps = { overloaded: deps.overloaded, maxHeaderCount: limits.maxHeaderCount }
+  /**
+   * Every request, fastify's or not, comes in here once: its exchange is opened (labelled with
+   * the endpoint an invocation names) and the door's admission steps run. Undefined when the
+   * door refused it (and the refusal is answered).
+   */
+  function enter (req: IncomingMessage, res: ServerResponse, id: string, invokes?: string): Exchange | undefined {
+    const ex = exchanges.open(req, res, id)
+    if (invokes !== undefined) deps.handlers.label(ex, invokes)
+    try {
+      admitRequest(door, req)
+      return ex
+    } catch (err) {
+      answerError(deps.logger, ex, err)
+      return undefined
+    }
+  }
+
   function serverFactory (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): Server {
     const { handlers } = deps
     // Plain invocation URLs and the OpenAI-compatible paths with their own method skip fastify.
@@ -83,16 +100,19 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
       if (method === 'POST') {
         const name = invocationName(req.url)
         if (name !== undefined) {
-          handlers.invocation(exchanges.open(req, res, requestIdOf(req)), name)
+          const ex = enter(req, res, requestIdOf(req), name)
+          if (ex !== undefined) handlers.invocation(ex, name)
           return
         }
         const route = openAiRoute(req.url)
         if (route !== undefined && route !== 'models') {
-          handlers.openai(exchanges.open(req, res, requestIdOf(req)), route)
+          const ex = enter(req, res, requestIdOf(req))
+          if (ex !== undefined) handlers.openai(ex, route)
           return
         }
       } else if (method === 'GET' && openAiRoute(req.url) === 'models') {
-        handlers.models(exchanges.open(req, res, requestIdOf(req)))
+        const ex = enter(req, res, requestIdOf(req))
+        if (ex !== undefined) handlers.models(ex)
         return
       }
       fastifyHandler(req, res)
@@ -130,19 +150,20 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   app.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
 
   app.decorateRequest('exchange', null as unknown as Exchange)
-  app.addHook('onRequest', async (request, reply) => {
-    request.exchange = exchanges.open(request.raw, reply.raw, request.id)
-    reply.header('x-request-id', request.id)
-    checkLoad(deps.overloaded())
-    checkProtocol(request.raw, limits.maxHeaderCount)
+  app.addHook('onRequest', (request, reply, done) => {
+    const invokes = request.method === 'POST' && request.routeOptions.url === INVOCATIONS ? (request.params as { name: string }).name : undefined
+    const ex = enter(request.raw, reply.raw, request.id, invokes)
+    // Refused at the door and answered already: fastify goes no further with a hijacked reply.
+    if (ex === undefined) reply.hijack()
+    else request.exchange = ex
+    done()
   })
 
-  app.setErrorHandler(async (err, request, reply) => {
-    const wire = toWireError(err)
-    if (wire.statusCode >= 500 && !(err instanceof RoutegateError)) request.log.error({ err, requestId: request.id }, 'unexpected error')
-    request.exchange.error = wire
-    return await reply.code(wire.statusCode).headers(wire.headers)
-      .send(errorBody(wire.statusCode, wire.code, wire.message, request.id, errorShapeFor(request.url)))
+  // Routes and the not-found handler throw contract errors; fastify's own request errors land
+  // here too. Either way the answer is written by answerError, as on the fast path.
+  app.setErrorHandler((err, request, reply) => {
+    reply.hijack()
+    answerError(deps.logger, request.exchange, err)
   })
 
   app.setNotFoundHandler(async (request) => {

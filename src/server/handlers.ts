@@ -1,21 +1,24 @@
 // The gateway's request handlers: the invocation route, the OpenAI-compatible routes and the
-// model list. Each composes the admission steps (admission.ts) in the contract's order and
-// hands an admitted request to the forwarder; a contract error on the way is answered as JSON.
-// They know neither fastify nor the listener: gateway.ts decides which handler a request gets.
+// model list. Each takes an exchange that has passed the door (admission.ts `admitRequest`,
+// run by gateway.ts), composes the caller and target admission steps in the contract's order
+// and hands an admitted request to the forwarder; an error on the way is answered by
+// errors.ts `answerError`. They know neither fastify nor the listener: gateway.ts decides which
+// handler a request gets.
 import type { Logger } from 'pino'
 import type { AuthRequest, AuthResult, Caller } from '../callers/identity.js'
 import { authorize } from '../callers/authorize.js'
 import type { EndpointConfig } from '../config/load.js'
-import { CallerGone, EndpointNotFound, InternalError, PayloadTooLarge, RoutegateError } from '../errors.js'
+import { CallerGone, EndpointNotFound, PayloadTooLarge } from '../errors.js'
 import type { ConcurrencyLimiter } from '../limits/concurrency.js'
 import type { RateLimiter } from '../limits/rate.js'
 import type { Metrics } from '../metrics/index.js'
 import { asksBase64Embeddings } from '../proxy/embeddings.js'
-import { writeError } from '../proxy/error-response.js'
+import { writeJson } from '../proxy/error-response.js'
 import type { Forwarder } from '../proxy/forwarder.js'
-import { upstreamHeaders } from '../proxy/headers.js'
+import { answerHeaders, upstreamHeaders } from '../proxy/headers.js'
 import { checkDeclaredLength, readBounded } from '../proxy/request-body.js'
-import { checkAllowed, checkLoad, checkProtocol, checkRate, identify, routeTo, takeSlot } from './admission.js'
+import { checkAllowed, checkRate, identify, routeTo, takeSlot } from './admission.js'
+import { answerError } from './errors.js'
 import type { Exchange } from './exchange.js'
 import { checkJsonBody, createModelSplitter, echoableModel, modelList, type OpenAiRoute } from './openai.js'
 
@@ -26,10 +29,8 @@ export interface HandlerDeps {
   authenticate: (req: AuthRequest) => Promise<AuthResult>
   rate: RateLimiter
   concurrency: ConcurrencyLimiter
-  overloaded: () => boolean
   forwarder: Forwarder
   metrics: Pick<Metrics, 'endpointSeries'>
-  maxHeaderCount: number
   trustProxy: boolean
   /** Whether the listener is TLS (X-Forwarded-Proto). */
   tls: boolean
@@ -41,6 +42,11 @@ export interface HandlerDeps {
 }
 
 export interface Handlers {
+  /**
+   * Labels an invocation's exchange with the configured endpoint its URL names, if any, before
+   * the door: a refusal of a configured endpoint is counted under it, even before the caller is known.
+   */
+  label: (ex: Exchange, name: string) => void
   /** `POST /serving-endpoints/{name}/invocations`. */
   invocation: (ex: Exchange, name: string) => void
   /** `POST …/chat/completions`, `…/completions`, `…/embeddings`: routed by the body's `model`. */
@@ -62,10 +68,8 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     return largest
   }
 
-  /** Load, protocol, identity and rate: what every route checks before looking at its target. */
+  /** Identity and rate: what every route checks, after the door, before looking at its target. */
   async function admitCaller (ex: Exchange): Promise<Caller> {
-    checkLoad(deps.overloaded())
-    checkProtocol(ex.req, deps.maxHeaderCount)
     const auth = await identify(deps.authenticate, ex.req)
     // Identification may wait (a JWT key fetch): a caller gone by now takes no slot.
     if (ex.res.destroyed) throw new CallerGone('the caller went away during authentication')
@@ -110,21 +114,19 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       endpoint: endpoint.name,
       bodyLimitBytes: endpoint.bodyLimitBytes,
       headers,
-      responseHeaders: ['x-request-id', ex.id],
+      responseHeaders: answerHeaders(ex.id),
       requestId: ex.id,
       state: ex.forward,
       body: rewritten,
+      shape: ex.shape,
       openai: ex.route !== undefined,
       embeddingsBase64
     })
   }
 
   async function invocation (ex: Exchange, name: string): Promise<void> {
-    const configured = deps.endpoint(name)
-    // A refusal for a configured endpoint is counted under it, even before the caller is known.
-    if (configured !== undefined) ex.endpoint = configured.name
     const caller = await admitCaller(ex)
-    const endpoint = routeTo(configured, name)
+    const endpoint = routeTo(deps.endpoint(name), name)
     checkAllowed(caller, endpoint)
     holdSlot(ex, caller)
     checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
@@ -161,23 +163,16 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       return e !== undefined && authorize(caller, name, e.action).ok
     })
     const body = JSON.stringify(modelList(names, deps.loadedAt))
-    ex.res.writeHead(200, ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', ex.id])
-    ex.res.end(body)
+    writeJson(ex.res, 200, body, ex.id)
   }
 
-  function fail (ex: Exchange, err: unknown): void {
-    if (!(err instanceof RoutegateError)) {
-      // Not a contract error: a bug. The main logger (with redaction) keeps its stack.
-      deps.logger.error({ err, requestId: ex.id }, 'unexpected error on the request path')
-      ex.error = new InternalError('internal error', { cause: err })
-    } else {
-      ex.error = err
-    }
-    // The invocation route answers in Databricks' shape alone; the OpenAI routes add `error`.
-    writeError(ex.res, ex.error as RoutegateError, ex.id, ex.route === undefined ? 'databricks' : 'both')
-  }
+  const fail = (ex: Exchange, err: unknown): void => { answerError(deps.logger, ex, err) }
 
   return {
+    label: (ex, name) => {
+      const configured = deps.endpoint(name)
+      if (configured !== undefined) ex.endpoint = configured.name
+    },
     invocation: (ex, name) => { invocation(ex, name).catch((err: unknown) => { fail(ex, err) }) },
     openai: (ex, route) => { openai(ex, route).catch((err: unknown) => { fail(ex, err) }) },
     models: (ex) => { models(ex).catch((err: unknown) => { fail(ex, err) }) }

@@ -5,7 +5,8 @@ import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { errorBody, errorShapeFor, type ErrorShape } from '../proxy/error-response.js'
+import { BadRequest, EndpointNotFound } from '../errors.js'
+import { errorBody, errorShapeFor, writeError, type ErrorShape } from '../proxy/error-response.js'
 import type { Exchange } from './exchange.js'
 
 export interface GuardDeps {
@@ -15,7 +16,7 @@ export interface GuardDeps {
   /** Counts a rejection that no request line will report (endpoint label `unknown`). */
   count: (status: number) => void
   /** The exchanges in progress on this connection (several when requests are pipelined). */
-  exchangeOn: (socket: Duplex) => ReadonlyArray<Pick<Exchange, 'req' | 'res' | 'clientError'>>
+  exchangeOn: (socket: Duplex) => ReadonlyArray<Pick<Exchange, 'req' | 'res' | 'clientError' | 'shape'>>
 }
 
 type Rejection = [status: number, code: string, message: string]
@@ -66,21 +67,24 @@ export function clientErrorHandler (deps: GuardDeps) {
       socket.destroy()
       return
     }
-    writeRaw(socket, rejection, '', errorShapeFor(reading?.req.url))
+    writeRaw(socket, rejection, '', reading?.shape)
     ;(socket as Duplex & { destroySoon?: () => void }).destroySoon?.()
   }
 }
 
-/** fastify's frameworkErrors: URLs it cannot route (bad percent-encoding, overlong names). */
+/**
+ * fastify's frameworkErrors: URLs it cannot route (bad percent-encoding, overlong names). They
+ * fail before fastify's hooks, so no exchange is open: counted and logged here.
+ */
 export function frameworkErrors (deps: GuardDeps) {
   return (err: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     // Configured names are at most 63 characters, so an overlong one names no endpoint.
-    const [status, code, message]: Rejection = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? [404, 'ENDPOINT_NOT_FOUND', 'no such endpoint']
-      : [400, 'BAD_REQUEST', 'malformed request URL']
-    deps.count(status)
-    request.log.info({ status, error_code: code, method: request.method }, 'request completed')
-    return reply.code(status).header('x-request-id', request.id).send(errorBody(status, code, message, request.id, errorShapeFor(request.url)))
+    const answer = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new EndpointNotFound('no such endpoint') : new BadRequest('malformed request URL')
+    deps.count(answer.statusCode)
+    request.log.info({ status: answer.statusCode, error_code: answer.code, method: request.method }, 'request completed')
+    reply.hijack()
+    writeError(reply.raw, answer, request.id, errorShapeFor(request.url))
+    return reply
   }
 }
 

@@ -1,8 +1,9 @@
 // The invocation route's URL: `POST /serving-endpoints/{name}/invocations` with a plain name goes
 // to the node:http fast path (gateway.ts); anything fastify must decode first goes to its router.
+import { isName } from '../config/names.js'
+
 const PREFIX = '/serving-endpoints/'
 const SUFFIX = '/invocations'
-const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 
 /**
  * The endpoint name of an invocation URL whose name needs no decoding, or undefined (then
@@ -14,5 +15,6 @@ export function invocationName (url: string | undefined): string | undefined {
   const path = q === -1 ? url : url.slice(0, q)
   if (!path.endsWith(SUFFIX)) return undefined
   const name = path.slice(PREFIX.length, path.length - SUFFIX.length)
-  return PLAIN_NAME.test(name) && name !== '.' && name !== '..' ? name : undefined
+  // A plain name starts with a letter or digit, so it is never `.` or `..`.
+  return isName(name) ? name : undefined
 }

@@ -3,6 +3,7 @@
 // optimized endpoints take only `/invocations`, and custom-model signatures may refuse unknown
 // fields), and the model list. README "OpenAI-compatible routes" is the contract.
 import type { IncomingMessage } from 'node:http'
+import { isName } from '../config/names.js'
 import { BadRequest, UnsupportedMediaType } from '../errors.js'
 import { assemble, ObjectScanner } from './json-scan.js'
 
@@ -41,8 +42,6 @@ export function checkJsonBody (req: IncomingMessage): void {
     throw new UnsupportedMediaType('OpenAI-compatible routes take an uncompressed body (no Content-Encoding)')
   }
 }
-
-const PLAIN_MODEL = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/
 
 export interface ModelRequest {
   /**
@@ -108,7 +107,7 @@ export function withoutMember (json: Buffer, name: string): Buffer {
 
 /** Whether a model name may be echoed in an error message (plain, short: no log or header injection). */
 export function echoableModel (model: string): boolean {
-  return PLAIN_MODEL.test(model)
+  return isName(model)
 }
 
 export interface ModelList {

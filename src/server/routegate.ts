@@ -155,10 +155,8 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       authenticate: authenticator.authenticate.bind(authenticator),
       rate,
       concurrency,
-      overloaded,
       forwarder,
       metrics,
-      maxHeaderCount: config.server.maxHeaderCount,
       trustProxy: config.server.trustProxy,
       openaiBodyLimitBytes: config.server.openaiBodyLimitBytes,
       tls: config.server.tls !== undefined,
@@ -193,6 +191,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   })
   // The listener always calls the current generation's handlers.
   const handlers: Handlers = {
+    label: (ex, name) => { current.handlers.label(ex, name) },
     invocation: (ex, name) => { current.handlers.invocation(ex, name) },
     openai: (ex, route) => { current.handlers.openai(ex, route) },
     models: (ex) => { current.handlers.models(ex) }

@@ -2,7 +2,7 @@
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import { TOKENS_DEFAULTS } from '../config/schema.js'
-import { TokenEndpointError, TokenUnavailable } from '../errors.js'
+import { NoToken, TokenEndpointError, TokenUnavailable } from '../errors.js'
 import type { MintedToken } from './grants.js'
 import { CREDENTIAL_CODES, type OAuthCode } from './oauth-errors.js'
 import { backoffDelay, DEFAULT_BACKOFF, holdToken, type BackoffPolicy, type HeldToken } from './policy.js'
@@ -320,13 +320,6 @@ export class TokenBroker {
     const what = spec.endpoint === undefined ? `workspace '${spec.workspace}'` : `endpoint '${spec.endpoint}'`
     const retryAfter = Math.max(1, Math.ceil((entry.retryAt - now) / 1000))
     return new NoToken(`no valid token for ${what} (${reason})`, reason, { headers: { 'retry-after': String(retryAfter) } })
-  }
-}
-
-/** A TOKEN_UNAVAILABLE that says which fixed-list code caused it (a nested workspace-token failure keeps it). */
-export class NoToken extends TokenUnavailable {
-  constructor (message: string, readonly reason: OAuthCode, options: { headers: Record<string, string> }) {
-    super(message, options)
   }
 }
 

@@ -1,9 +1,8 @@
 // What `routegate endpoints create` asks the workspace for: local checks of names, versions and
 // sizes (so a typo costs no API call), and the create request body (docs/databricks-protocol.md §8).
+import { isCreatableEndpointName } from '../config/names.js'
 import { InvalidArgument } from '../errors.js'
 
-/** Serving endpoint names: 1-63 letters, digits, dashes and underscores (docs/databricks-protocol.md §8). */
-export const ENDPOINT_NAME = /^[A-Za-z0-9_-]{1,63}$/
 /** A Unity Catalog name: catalog.schema.name, three non-empty parts. */
 const THREE_PART = /^[^.\s/]+\.[^.\s/]+\.[^.\s/]+$/
 /** A model version: a positive integer, sent as a string. */
@@ -45,8 +44,9 @@ export interface CreateEndpointRequest {
 
 export function checkEndpointName (name: string | undefined): string {
   if (name === undefined || name === '') throw new InvalidArgument('an endpoint name is needed')
-  if (!ENDPOINT_NAME.test(name)) {
-    throw new InvalidArgument(`endpoint name '${printable(name)}': 1-63 letters, digits, dashes and underscores`)
+  // Databricks would take `_scoring`, but the config could not name it: refused here, before the API call.
+  if (!isCreatableEndpointName(name)) {
+    throw new InvalidArgument(`endpoint name '${printable(name)}': 1-63 letters, digits, dashes and underscores, starting with a letter or digit`)
   }
   return name
 }

@@ -2,7 +2,8 @@
 // config, delete; docs/databricks-protocol.md §5, §8) with a workspace (control-plane) token.
 import { request, type Dispatcher } from 'undici'
 import { WorkspaceApiError } from '../errors.js'
-import { BodyTooLarge, readLimited } from '../io/read-limited.js'
+import { BodyTooLarge } from '../errors.js'
+import { readLimited } from '../io/read-limited.js'
 import type { CreateEndpointRequest, ServedEntityInput } from './endpoint-spec.js'
 
 /** The fields of a serving endpoint the CLI reads; the API sends more (kept in the JSON output). */

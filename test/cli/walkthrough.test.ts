@@ -110,7 +110,7 @@ t.test('the walkthrough, end to end', async t => {
   // Documented errors: refused locally (exit 64) before any API call, or by the workspace (exit 1).
   const local = await routegate('endpoints', 'create', 'fraud.model', '--model', 'main.default.fraud_model', '--version', '1')
   t.equal(local.code, 64)
-  t.match(local.stderr, /^routegate: endpoint name 'fraud\.model': 1-63 letters, digits, dashes and underscores\n/)
+  t.match(local.stderr, /^routegate: endpoint name 'fraud\.model': 1-63 letters, digits, dashes and underscores, starting with a letter or digit\n/)
   const noVersion = await routegate('endpoints', 'create', 'x', '--model', 'main.default.fraud_model')
   t.equal(noVersion.code, 64)
   t.match(noVersion.stderr, /--model needs --version N/)

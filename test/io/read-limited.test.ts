@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
 import t from 'tap'
 import { limitedFetch } from '../../src/callers/jwks.js'
-import { BodyTooLarge, readLimited } from '../../src/io/read-limited.js'
+import { BodyTooLarge } from '../../src/errors.js'
+import { readLimited } from '../../src/io/read-limited.js'
 
 t.test('reads a body up to the cap; past it, stops reading and fails', async t => {
   t.equal(await readLimited(Readable.from([Buffer.from('{"a":'), Buffer.from('1}')]), 16), '{"a":1}')

@@ -93,6 +93,7 @@ async function rig (t: Test, origin: string, opts: { tokens?: string[], replayBu
       headers: upstreamHeaders(req.headers, { requestId: 'rid', peer: req.socket.remoteAddress, tls: false, trustProxy: false }),
       responseHeaders: ['x-request-id', 'rid'],
       requestId: 'rid',
+      shape: 'databricks',
       state
     }).catch((err: RoutegateError) => {
       errors.push(err)

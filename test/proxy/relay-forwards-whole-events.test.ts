@@ -42,7 +42,7 @@ async function rig (t: Test, parts: string[], end: 'reset' | 'end', opts: { type
   const url = await plainServer(t, (req: IncomingMessage, res: ServerResponse) => {
     const state = createForwardState()
     states.push(state)
-    const inv = { req, res, endpoint: 'ep', bodyLimitBytes: 1024, headers: [], responseHeaders: ['x-request-id', 'rid'], requestId: 'rid', state, embeddingsBase64: opts.embeddingsBase64 }
+    const inv = { req, res, endpoint: 'ep', bodyLimitBytes: 1024, headers: [], responseHeaders: ['x-request-id', 'rid'], requestId: 'rid', shape: 'databricks' as const, state, embeddingsBase64: opts.embeddingsBase64 }
     const relay = new Relay(inv, 'tok', () => false, () => performance.now(), 5000)
     pool.dispatch({ method: 'POST', path: '/', headers: [], body: null }, relay)
   })

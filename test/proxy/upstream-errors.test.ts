@@ -14,8 +14,8 @@ t.test('transport failures map onto contract errors by code', async t => {
     [coded('DEPTH_ZERO_SELF_SIGNED_CERT'), UpstreamConnectFailed, 'UPSTREAM_UNAVAILABLE'],
     [coded('UND_ERR_HEADERS_TIMEOUT'), UpstreamTimeout, 'UPSTREAM_TIMEOUT'],
     [coded('UND_ERR_BODY_TIMEOUT'), UpstreamTimeout, 'UPSTREAM_TIMEOUT'],
-    [coded('UND_ERR_ABORTED'), CallerGone, 'UPSTREAM_UNAVAILABLE'],
-    [Object.assign(new Error('x'), { name: 'AbortError' }), CallerGone, 'UPSTREAM_UNAVAILABLE'],
+    [coded('UND_ERR_ABORTED'), CallerGone, 'CLIENT_CLOSED_REQUEST'],
+    [Object.assign(new Error('x'), { name: 'AbortError' }), CallerGone, 'CLIENT_CLOSED_REQUEST'],
     [coded('HPE_INVALID_CHUNK_SIZE'), UpstreamInvalidResponse, 'UPSTREAM_UNAVAILABLE'],
     [Object.assign(new Error('bad'), { name: 'HTTPParserError', data: 'raw model output' }), UpstreamInvalidResponse, 'UPSTREAM_UNAVAILABLE'],
     [coded('UND_ERR_RES_CONTENT_LENGTH_MISMATCH'), UpstreamInvalidResponse, 'UPSTREAM_UNAVAILABLE'],
@@ -26,6 +26,8 @@ t.test('transport failures map onto contract errors by code', async t => {
     ['a string', UpstreamUnavailable, 'UPSTREAM_UNAVAILABLE'],
     [null, UpstreamUnavailable, 'UPSTREAM_UNAVAILABLE']
   ]
+  // A caller that went away is nobody's upstream failure (no breaker count, no 5xx).
+  t.notOk(upstreamError(coded('UND_ERR_ABORTED')) instanceof UpstreamUnavailable, 'CallerGone is not an upstream failure')
   for (const [err, cls, code] of table) {
     const mapped = upstreamError(err)
     t.type(mapped, cls, `${String((err as { code?: string } | null)?.code ?? err)} → ${cls.name}`)

@@ -25,6 +25,8 @@ t.test('bad input is refused with the option named', async t => {
   refused({ name: 'has space', model: 'a.b.c', version: '1' }, /endpoint name 'has space': 1-63 letters, digits, dashes and underscores/)
   refused({ name: 'x'.repeat(64), model: 'a.b.c', version: '1' }, /1-63/)
   refused({ name: 'dotted.name', model: 'a.b.c', version: '1' }, /1-63/)
+  // Databricks would create it, but the config could not name it.
+  refused({ name: '_scoring', model: 'a.b.c', version: '1' }, /endpoint name '_scoring': .*starting with a letter or digit/)
   refused({ name: 'ok' }, /one of --model .* or --feature-spec/)
   refused({ name: 'ok', model: 'a.b.c', featureSpec: 'a.b.d' }, /one of --model/)
   refused({ name: 'ok', model: 'fraud', version: '1' }, /--model 'fraud': a three-part Unity Catalog name, catalog.schema.model/)

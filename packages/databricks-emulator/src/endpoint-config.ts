@@ -3,7 +3,11 @@ import type { EmulatorEndpointInfo, ServedEntityInfo } from './types.js'
 
 export type Checked<T> = { ok: true, value: T } | { ok: false, message: string }
 
-/** Endpoint names: 1-63 letters, digits, dashes and underscores (the create API's documented rule). */
+/**
+ * Endpoint names: 1-63 letters, digits, dashes and underscores (the create API's documented rule),
+ * for created endpoints and the emulator's own options alike. Exported so the gateway's tests
+ * can check that its copy of the rule agrees.
+ */
 export const ENDPOINT_NAME = /^[A-Za-z0-9_-]{1,63}$/
 // A feature spec is addressed by its full Unity Catalog name.
 const THREE_PART = /^[^.\s]+\.[^.\s]+\.[^.\s]+$/

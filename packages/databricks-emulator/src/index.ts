@@ -6,6 +6,7 @@ export type { SeededIdentities } from './random.js'
 export { banner, parseEmulatorArgs, runEmulatorCli, UsageError, USAGE } from './cli.js'
 export type { ParsedArgs } from './cli.js'
 export { EMULATOR_ACTIONS, EMULATOR_TASKS } from './types.js'
+export { ENDPOINT_NAME } from './endpoint-config.js'
 export type {
   Emulator,
   EmulatorAction,

@@ -1,6 +1,7 @@
 // Validates emulator options eagerly and fills in every default.
 import type { EmulatorEndpoint, EmulatorEndpointInfo, EmulatorOptions, EmulatorPrincipal, FederationPolicy, ServedEntityInfo } from './types.js'
 import { EMULATOR_ACTIONS, EMULATOR_TASKS } from './types.js'
+import { ENDPOINT_NAME } from './endpoint-config.js'
 import { randomClientCredentials, randomHex, randomWorkspaceId, seededIdentities } from './random.js'
 
 export interface ResolvedOptions {
@@ -18,8 +19,6 @@ export interface ResolvedOptions {
 }
 
 const DEFAULT_ENDPOINTS: EmulatorEndpoint[] = [{ name: 'fraud-model' }, { name: 'feed-ads' }]
-// Databricks endpoint names: 1–63 chars; we also keep them URL-path safe.
-const ENDPOINT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/
 const ENDPOINT_ID = /^[A-Za-z0-9]{1,64}$/
 
 export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
@@ -33,7 +32,8 @@ export function resolveOptions (opts: EmulatorOptions = {}): ResolvedOptions {
   const streamIntervalMs = delay('streamIntervalMs', opts.streamIntervalMs ?? 10)
   const defaultMaxTokens = maxTokens('defaultMaxTokens', opts.defaultMaxTokens ?? 5)
 
-  const endpoints: Record<string, EmulatorEndpointInfo> = {}
+  // No prototype: `__proto__` is a valid endpoint name (options and the create API alike).
+  const endpoints: Record<string, EmulatorEndpointInfo> = Object.create(null) as Record<string, EmulatorEndpointInfo>
   const ids = new Set<string>()
   for (const ep of opts.endpoints ?? DEFAULT_ENDPOINTS) {
     if (typeof ep?.name !== 'string' || !ENDPOINT_NAME.test(ep.name)) {

@@ -61,6 +61,14 @@ t.test('invalid options throw TypeError eagerly', async t => {
   for (const [name, opts] of bad) t.throws(() => buildEmulator(opts), TypeError, name)
 })
 
+t.test('endpoint names follow the create API rule, `__proto__` included', async t => {
+  const emu = buildEmulator({ endpoints: [{ name: '_scoring' }, { name: '__proto__' }] })
+  t.teardown(() => emu.app.close())
+  t.same(Object.keys(emu.endpoints), ['_scoring', '__proto__'], 'own keys, the prototype untouched')
+  t.equal(Object.getOwnPropertyDescriptor(emu.endpoints, '__proto__')?.value.name, '__proto__')
+  t.throws(() => buildEmulator({ endpoints: [{ name: 'dotted.name' }] }), TypeError, 'Databricks takes no dot')
+})
+
 t.test('the data-plane TTL defaults to the token TTL', async t => {
   const emu = buildEmulator({ tokenTtlSeconds: 77 })
   t.teardown(() => emu.app.close())

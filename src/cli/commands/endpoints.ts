@@ -6,7 +6,7 @@ import { checkEndpointName, createEndpointRequest, parseDuration, WORKLOAD_SIZES
 import { configSnippet, endpointDetails, endpointsTable, stateOf } from '../../workspace/describe.js'
 import { createServingEndpointsClient, type ServingEndpoint, type ServingEndpointsClient } from '../../workspace/serving-endpoints.js'
 import { formatElapsed, waitUntilReady, type WaitOutcome } from '../../workspace/wait.js'
-import { UsageError } from '../usage.js'
+import { UsageError } from '../../errors.js'
 import { openWorkspaceSession, resolveWorkspace } from '../workspace.js'
 
 export const ENDPOINTS_USAGE = `Usage:

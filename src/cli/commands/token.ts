@@ -10,7 +10,7 @@ import { readLimited } from '../../io/read-limited.js'
 import { TokenBroker } from '../../tokens/broker.js'
 import { tokenReport, type TokenReport } from '../../tokens/scope.js'
 import { formatElapsed } from '../../workspace/wait.js'
-import { UsageError } from '../usage.js'
+import { UsageError } from '../../errors.js'
 import { PROCESS_IO, type CommandIO } from './endpoints.js'
 
 export const TOKEN_USAGE = `Usage:
