@@ -9,7 +9,8 @@ import {
   BadRequest, EndpointNotFound, HeadersTooLarge, PermissionDenied, RequestLimitExceeded, ServiceUnavailable, Unauthenticated
 } from '../errors.js'
 import type { ConcurrencyLimiter, Release } from '../limits/concurrency.js'
-import type { RateLimiter } from '../limits/rate.js'
+import type { Governor, LimitRequest, Reservation } from '../limits/governor.js'
+import type { ForwardState } from '../proxy/forwarder.js'
 
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
 
@@ -55,13 +56,25 @@ export async function identify (authenticate: (req: AuthRequest) => Promise<Auth
   return identified(await authenticate({ headers: req.headers, socket: req.socket }))
 }
 
-/** The caller's request rate (token bucket): 429 with Retry-After when over it. */
-export function checkRate (rate: RateLimiter, caller: Caller): void {
-  if (caller.limits === undefined) return
-  const r = rate.take(caller.name, caller.limits)
-  if (!r.ok) {
-    throw new RequestLimitExceeded(`caller '${caller.name}' is over its request rate`, { headers: { 'retry-after': String(r.retryAfterSeconds) } })
-  }
+/**
+ * The caller's and the endpoint's rate and token limits, decided together (in the shared store
+ * when there is one): 429 with Retry-After and x-ratelimit-* when one refuses. Returns the token
+ * reservation to settle when the answer ends, if token budgets apply.
+ */
+export async function checkLimits (governor: Governor, request: LimitRequest): Promise<Reservation | undefined> {
+  const verdict = await governor.admit(request)
+  if (!verdict.ok) throw new RequestLimitExceeded(verdict.refusal.message, { headers: verdict.refusal.headers })
+  return verdict.reservation
+}
+
+/**
+ * What a finished request used of its reservation: the answer's usage; nothing (a refund) when
+ * the upstream failed before any byte reached the caller; undefined (keep it) otherwise.
+ */
+export function usedTokens (f: Pick<ForwardState, 'usage' | 'headersAt' | 'bytesOut' | 'failure'>): number | undefined {
+  if (f.usage !== undefined) return f.usage.promptTokens + f.usage.completionTokens
+  if (f.headersAt === 0 || (f.failure !== undefined && f.bytesOut === 0)) return 0
+  return undefined
 }
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/

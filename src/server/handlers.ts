@@ -8,13 +8,14 @@ import { authorize } from '../callers/authorize.js'
 import type { EndpointConfig } from '../config/load.js'
 import { CallerGone, EndpointNotFound, InternalError, PayloadTooLarge, RoutegateError } from '../errors.js'
 import type { ConcurrencyLimiter } from '../limits/concurrency.js'
-import type { RateLimiter } from '../limits/rate.js'
+import type { Governor } from '../limits/governor.js'
+import { reserveTokens } from '../limits/reserve.js'
 import type { Metrics } from '../metrics/index.js'
 import { writeError } from '../proxy/error-response.js'
 import type { Forwarder } from '../proxy/forwarder.js'
 import { upstreamHeaders } from '../proxy/headers.js'
 import { checkDeclaredLength, readBounded } from '../proxy/request-body.js'
-import { checkAllowed, checkLoad, checkProtocol, checkRate, identify, routeTo, takeSlot } from './admission.js'
+import { checkAllowed, checkLimits, checkLoad, checkProtocol, identify, routeTo, takeSlot, usedTokens } from './admission.js'
 import type { Exchange } from './exchange.js'
 import { checkJsonBody, echoableModel, modelList, splitModel, type OpenAiRoute } from './openai.js'
 
@@ -23,7 +24,8 @@ export interface HandlerDeps {
   /** The configured endpoint names, in config order. */
   names: () => readonly string[]
   authenticate: (req: AuthRequest) => Promise<AuthResult>
-  rate: RateLimiter
+  /** Rate and token limits (cluster-wide with a store). */
+  governor: Governor
   concurrency: ConcurrencyLimiter
   overloaded: () => boolean
   forwarder: Forwarder
@@ -59,7 +61,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     return largest
   }
 
-  /** Load, protocol, identity and rate: what every route checks before looking at its target. */
+  /** Load, protocol and identity: what every route checks before looking at its target. */
   async function admitCaller (ex: Exchange): Promise<Caller> {
     checkLoad(deps.overloaded())
     checkProtocol(ex.req, deps.maxHeaderCount)
@@ -69,7 +71,6 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     ex.caller = auth.caller.name
     ex.via = auth.via
     ex.keyIndex = auth.keyIndex
-    checkRate(deps.rate, auth.caller)
     return auth.caller
   }
 
@@ -122,6 +123,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const caller = await admitCaller(ex)
     const endpoint = routeTo(configured, name)
     checkAllowed(caller, endpoint)
+    await checkLimits(deps.governor, { caller, endpoint })
     holdSlot(ex, caller)
     checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
     await forward(ex, endpoint)
@@ -142,12 +144,18 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const endpoint = configured ?? notFound(model)
     checkAllowed(caller, endpoint)
     if (raw.length > endpoint.bodyLimitBytes) throw new PayloadTooLarge(`request body is larger than ${endpoint.bodyLimitBytes} bytes`)
+    const budgeted = hasTokenLimits(caller.limits) || hasTokenLimits(endpoint.limits)
+    const tokens = budgeted ? reserveTokens(raw, route, caller.limits?.defaultReserveTokens ?? endpoint.limits?.defaultReserveTokens ?? DEFAULT_RESERVE) : undefined
+    const reservation = await checkLimits(deps.governor, { caller, endpoint, tokens })
+    // Settled when the answer ends: its usage, a refund, or the reservation kept.
+    if (reservation !== undefined) ex.res.once('close', () => { reservation.settle(usedTokens(ex.forward)) })
     await forward(ex, endpoint, body)
   }
 
   async function models (ex: Exchange): Promise<void> {
     ex.route = 'models'
     const caller = await admitCaller(ex)
+    await checkLimits(deps.governor, { caller })
     const names = deps.names().filter(name => {
       const e = deps.endpoint(name)
       return e !== undefined && authorize(caller, name, e.action).ok
@@ -174,6 +182,13 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     openai: (ex, route) => { openai(ex, route).catch((err: unknown) => { fail(ex, err) }) },
     models: (ex) => { models(ex).catch((err: unknown) => { fail(ex, err) }) }
   }
+}
+
+/** The schema's default of limits.defaultReserveTokens, for limits built in code without it. */
+const DEFAULT_RESERVE = 1024
+
+function hasTokenLimits (limits: { tokensPerMinute?: number | undefined, tokensPerDay?: number | undefined } | undefined): boolean {
+  return limits?.tokensPerMinute !== undefined || limits?.tokensPerDay !== undefined
 }
 
 function notFound (model: string): never {
