@@ -28,8 +28,9 @@ export function connectRedis (opts: RedisConnectOptions): RedisLike {
   // An 'error' listener keeps a failing connection from crashing the process.
   client.on('error', (err: unknown) => { opts.onError?.((err as Error)?.name ?? 'Error') })
   // Not awaited: the gateway starts (and serves, degraded) while the store is unreachable.
-  client.connect().catch((err: unknown) => { opts.onError?.((err as Error)?.name ?? 'Error') })
+  const ready = client.connect().then(() => {}, (err: unknown) => { opts.onError?.((err as Error)?.name ?? 'Error') })
   return {
+    ready,
     evalSha: async (sha, keys, args) => await client.evalSha(sha, { keys, arguments: args }),
     scriptLoad: async (script) => await client.scriptLoad(script),
     close: async () => { if (client.isOpen) await client.close(); else client.destroy() }

@@ -11,6 +11,8 @@ export interface RedisLike {
   evalSha: (sha: string, keys: string[], args: string[]) => Promise<unknown>
   scriptLoad: (script: string) => Promise<string>
   close: () => Promise<void>
+  /** Resolves when the first connection is up (the first heartbeat waits for it). */
+  ready?: Promise<void>
 }
 
 export type StoreOp = 'limit' | 'reconcile' | 'heartbeat'
@@ -128,9 +130,11 @@ export function createStore (opts: StoreOptions): Store {
 
   let timer: NodeJS.Timeout | undefined
   if (heartbeatMs > 0) {
-    timer = setInterval(() => { void heartbeat() }, heartbeatMs)
+    timer = setInterval(() => { heartbeat().catch(() => {}) }, heartbeatMs)
     timer.unref()
-    void heartbeat()
+    // The first heartbeat waits for the connection: one sent before it would fail and back off.
+    const connected = client.ready ?? Promise.resolve()
+    connected.then(heartbeat).catch(() => {})
   }
 
   return {
