@@ -11,6 +11,8 @@ export interface TestRedis {
   stop: () => Promise<void>
   /** Starts it again on the same port (empty: nothing was persisted) and waits until it answers. */
   start: () => Promise<void>
+  /** The server's process id (to pause it with SIGSTOP: a hung store), while it runs. */
+  pid: () => number | undefined
   /** Runs one command (redis-cli style arguments) and returns its raw reply text. */
   command: (...args: string[]) => Promise<string>
 }
@@ -35,7 +37,7 @@ export async function startRedis (t: Teardown): Promise<TestRedis> {
   }
   await start()
   t.teardown(stop)
-  return { port, url: `redis://127.0.0.1:${port}`, stop, start, command: async (...args) => await command(port, args) }
+  return { port, url: `redis://127.0.0.1:${port}`, stop, start, pid: () => child?.pid, command: async (...args) => await command(port, args) }
 }
 
 async function answers (port: number): Promise<boolean> {
