@@ -2,8 +2,11 @@
 import type { Action, CallerConfig, CallerLimits as ConfigCallerLimits } from '../config/load.js'
 import { DEFAULT_ACTIONS } from '../config/schema.js'
 
-/** A caller's limits, as configured (`callers[].limits`; burst defaults to ceil(requestsPerSecond)). */
-export type CallerLimits = Readonly<ConfigCallerLimits>
+/**
+ * A caller's limits, as configured (`callers[].limits`; burst defaults to ceil(requestsPerSecond));
+ * fields the schema defaults may be absent in limits built in code.
+ */
+export type CallerLimits = Readonly<Partial<ConfigCallerLimits>>
 
 export interface Caller {
   readonly name: string

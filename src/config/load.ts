@@ -43,7 +43,13 @@ export type CallerConfig = Omit<RawCaller, 'keySha256' | 'jwtSubjects' | 'mtlsSu
   mtlsSubjects: string[]
 }
 
-export type Config = Omit<RawConfig, 'workspaces' | 'endpoints' | 'callers'> & {
+/** store.redis with its URL (which may hold credentials) held as a Secret. */
+export interface StoreConfig {
+  redis: Omit<NonNullable<RawConfig['store']>['redis'], 'url'> & { url: Secret }
+}
+
+export type Config = Omit<RawConfig, 'workspaces' | 'endpoints' | 'callers' | 'store'> & {
+  store?: StoreConfig | undefined
   workspaces: WorkspaceConfig[]
   endpoints: EndpointConfig[]
   callers: CallerConfig[]
@@ -198,7 +204,20 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
   }
   if (raw.auth.jwt !== undefined) jwksSource(raw.auth.jwt)
 
-  return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, auth: raw.auth, tracing: raw.tracing, workspaces, endpoints, callers }
+  return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, auth: raw.auth, tracing: raw.tracing, store: normaliseStore(raw.store), workspaces, endpoints, callers }
+}
+
+/** store.redis: a URL that parses (never echoed: it may hold a password), kept as a Secret. */
+function normaliseStore (store: RawConfig['store']): StoreConfig | undefined {
+  if (store === undefined) return undefined
+  let u: URL
+  try {
+    u = new URL(store.redis.url)
+  } catch {
+    throw new ConfigError('store.redis.url: not a valid redis:// or rediss:// URL')
+  }
+  if (u.hostname === '') throw new ConfigError('store.redis.url: needs a host')
+  return { redis: { ...store.redis, url: new Secret(store.redis.url) } }
 }
 
 /** A workspace's cross-field rules and derived fields; `written` is its entry as the file has it. */

@@ -125,6 +125,32 @@ export const WorkspaceSchema = Type.Object({
   subjectTokenFile: Type.Optional(Type.String({ minLength: 1 }))
 }, { additionalProperties: false })
 
+/** Limits shared by callers[].limits and endpoints[].limits (docs/governance.md). */
+const RATE_LIMIT_FIELDS = {
+  /** Token bucket: sustained requests per second and burst size. */
+  requestsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e9 })),
+  burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e9 })),
+  /** Requests per minute, refilling continuously (no fixed-window edge). */
+  requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e12 })),
+  /** OpenAI-compatible routes: prompt + completion tokens per minute and per day, refilling continuously. */
+  tokensPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e12 })),
+  tokensPerDay: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e15 })),
+  /** enforce refuses; shadow only counts what enforce would refuse. */
+  mode: StringEnum(['enforce', 'shadow'], { default: 'enforce' }),
+  /** With a store that does not answer: local (limit ÷ live replicas), open (admit) or closed (429). */
+  onStoreFailure: StringEnum(['local', 'open', 'closed'], { default: 'local' }),
+  /** Tokens reserved for the completion when a request gives no max_tokens (plus body bytes ÷ 4 for the prompt). */
+  defaultReserveTokens: Type.Integer({ minimum: 0, maximum: 1e9, default: 1024 })
+}
+
+export const CallerLimitsSchema = Type.Object({
+  ...RATE_LIMIT_FIELDS,
+  /** Most requests in progress at once (per replica: a crashed replica must not leak slots). */
+  maxConcurrent: Type.Optional(Type.Integer({ minimum: 1 }))
+}, { additionalProperties: false })
+
+export const EndpointLimitsSchema = Type.Object(RATE_LIMIT_FIELDS, { additionalProperties: false })
+
 export const EndpointSchema = Type.Object({
   /** The name callers use in /serving-endpoints/{name}/invocations. */
   name: Name,
@@ -149,15 +175,9 @@ export const EndpointSchema = Type.Object({
   bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Circuit breaker: after this many consecutive connect failures, fail fast for openMs, then probe. */
   breakerFailures: Type.Integer({ minimum: 1, default: 5 }),
-  breakerOpenMs: Type.Integer({ minimum: 1, default: 10_000 })
-}, { additionalProperties: false })
-
-export const CallerLimitsSchema = Type.Object({
-  /** Token bucket: sustained requests per second and burst size. */
-  requestsPerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-  burst: Type.Optional(Type.Integer({ minimum: 1 })),
-  /** Most requests in progress at once. */
-  maxConcurrent: Type.Optional(Type.Integer({ minimum: 1 }))
+  breakerOpenMs: Type.Integer({ minimum: 1, default: 10_000 }),
+  /** Limits on every caller of this endpoint together. */
+  limits: Type.Optional(EndpointLimitsSchema)
 }, { additionalProperties: false })
 
 export const CallerSchema = Type.Object({
@@ -175,6 +195,18 @@ export const CallerSchema = Type.Object({
   limits: Type.Optional(CallerLimitsSchema)
 }, { additionalProperties: false })
 
+export const StoreSchema = Type.Object({
+  /** Redis 7 (or Valkey) shared by the replicas: cluster-wide limits. */
+  redis: Type.Object({
+    /** redis:// or rediss://; put credentials in it with ${file:} or ${env:}. */
+    url: Type.String({ pattern: '^rediss?://' }),
+    /** Every key the gateway writes starts with it. */
+    keyPrefix: Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_:.{}-]*$', default: 'routegate:' }),
+    /** Longest wait for one store operation; past it the operation counts as failed. */
+    timeoutMs: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 })
+  }, { additionalProperties: false })
+}, { additionalProperties: false })
+
 export const TracingSchema = Type.Object({
   /** hop: forward traceparent with a new span id (the gateway is a hop); passthrough: as received. */
   mode: StringEnum(['hop', 'passthrough'], { default: 'hop' })
@@ -187,6 +219,7 @@ export const ConfigSchema = Type.Object({
   tokens: TokensSchema,
   auth: AuthSchema,
   tracing: TracingSchema,
+  store: Type.Optional(StoreSchema),
   workspaces: Type.Array(WorkspaceSchema, { minItems: 1 }),
   endpoints: Type.Array(EndpointSchema, { minItems: 1 }),
   callers: Type.Array(CallerSchema, { minItems: 1 })
@@ -196,6 +229,8 @@ export type RawConfig = Static<typeof ConfigSchema>
 export type Action = Static<typeof ActionSchema>
 export type Grant = Static<typeof WorkspaceSchema>['grant']
 export type CallerLimits = Static<typeof CallerLimitsSchema>
+export type EndpointLimits = Static<typeof EndpointLimitsSchema>
+export type StoreSettings = Static<typeof StoreSchema>
 export type ServerSettings = Static<typeof ServerSchema>
 export type TokensSettings = Static<typeof TokensSchema>
 

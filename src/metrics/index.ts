@@ -18,6 +18,7 @@ export type Metrics = ReturnType<typeof createMetrics>
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
 const TOKEN_FETCH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25]
 const POOL_STATES = ['connected', 'free', 'pending', 'running'] as const
 
 /** Every routegate metric name: the contract (README "Metrics"); dashboards and alerts use only these. */
@@ -27,7 +28,8 @@ export const METRIC_NAMES = [
   'routegate_token_fetch_duration_seconds', 'routegate_token_cache_total', 'routegate_token_expiry_timestamp_seconds',
   'routegate_upstream_pool_connections', 'routegate_upstream_circuit_open', 'routegate_ready',
   'routegate_upstream_token_echoes_total', 'routegate_endpoint_ready', 'routegate_config_reloads_total',
-  'routegate_caller_requests_total', 'routegate_model_tokens_total', 'routegate_aborted_responses_total'
+  'routegate_caller_requests_total', 'routegate_model_tokens_total', 'routegate_aborted_responses_total',
+  'routegate_limit_decisions_total', 'routegate_store_up', 'routegate_store_duration_seconds'
 ] as const
 
 /** Label value for requests whose caller was not identified. */
@@ -258,6 +260,18 @@ export function createMetrics (opts: MetricsOptions) {
     name: 'routegate_config_reloads_total', help: 'Config reloads (SIGHUP), by result', labelNames: ['result'] as const, registers
   })
   for (const result of ['success', 'failure'] as const) configReloads.inc({ result }, 0)
+  const limitDecisions = new Counter({
+    name: 'routegate_limit_decisions_total',
+    help: 'Limit decisions other than a plain admit: limited (refused), shadow_limited (shadow mode would have refused), store_fallback (the store did not answer: onStoreFailure applied), by scope (caller, endpoint)',
+    labelNames: ['scope', 'decision'] as const,
+    registers
+  })
+  for (const scope of ['caller', 'endpoint'] as const) {
+    for (const decision of ['limited', 'shadow_limited', 'store_fallback'] as const) limitDecisions.inc({ scope, decision }, 0)
+  }
+  const storeDuration = new Histogram({
+    name: 'routegate_store_duration_seconds', help: 'Shared store operation latency (limit, reconcile, heartbeat), failures included', labelNames: ['op'] as const, buckets: STORE_BUCKETS, registers
+  })
   const requestChild = deferred<{ endpoint: string, code: string }>(requests)
   const abortedChild = deferred<{ endpoint: string, cause: string }>(aborted)
   const callerChild = deferred<{ caller: string, code: string }>(callerRequests)
@@ -304,6 +318,8 @@ export function createMetrics (opts: MetricsOptions) {
     endpointSeries,
     callerSeries,
     configReloads,
+    limitDecisions,
+    storeDuration,
     /** After a reload: the configured names that label series (others count as `unknown`). */
     setEndpoints (names: readonly string[]) {
       known = new Set([...names, UNKNOWN_ENDPOINT])
@@ -391,4 +407,14 @@ export function registerStateGauges (metrics: Pick<Metrics, 'registry'>, sources
       }
     })
   }
+}
+
+/** `routegate_store_up`, read at scrape time; registered only when a store is configured (absent otherwise). */
+export function registerStoreGauge (metrics: Pick<Metrics, 'registry'>, up: () => boolean): void {
+  new Gauge({ // eslint-disable-line no-new -- registered by construction
+    name: 'routegate_store_up',
+    help: '1 while the shared store answers within store.redis.timeoutMs, else 0',
+    registers: [metrics.registry],
+    collect () { this.set(up() ? 1 : 0) }
+  })
 }

@@ -4,6 +4,7 @@ import type { Registry } from '../endpoints/registry.js'
 import type { Metrics } from '../metrics/index.js'
 import type { TokenBroker } from '../tokens/broker.js'
 import { tokenReport, type TokenReport } from '../tokens/scope.js'
+import type { StoreState } from '../store/store.js'
 
 export interface AdminDeps {
   registry: Registry
@@ -15,6 +16,8 @@ export interface AdminDeps {
   draining?: () => boolean
   /** True while the start-up warm-up runs: /readyz answers 503 `warming up` until it ends. */
   warming?: () => boolean
+  /** The shared store's state, when one is configured: shown in /readyz, never making it unready. */
+  store?: (() => StoreState) | undefined
 }
 
 export interface EndpointReadiness {
@@ -43,7 +46,9 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
     // One endpoint that cannot be served must not take every endpoint of every replica out of
     // the load balancer: ready while at least one can be served; the body says which cannot.
     const ready = Object.values(endpoints).some(e => e.ready)
-    return await reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', endpoints })
+    const body: Record<string, unknown> = { status: ready ? 'ready' : 'not ready', endpoints }
+    if (deps.store !== undefined) body.store = deps.store()
+    return await reply.code(ready ? 200 : 503).send(body)
   })
 
   /** "Holds a valid token or can get one": resolves and fetches, bounded, when nothing is held. */

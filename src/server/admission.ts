@@ -4,10 +4,10 @@
 // request, and a new step goes into the one whose inputs it needs:
 // - the door (`admitRequest`, below): every request on every route, fastify's included, before
 //   any handler or router sees it; gateway.ts runs it when it opens the exchange;
-// - the caller (handlers.ts `admitCaller`): who is calling and at what rate, on every handled
-//   route; caller-wide limits belong there;
-// - the target (handlers.ts, per route): the endpoint, the caller's right to it, its slot and
-//   body size; endpoint limits and token reservations belong there.
+// - the caller (handlers.ts `admitCaller`): who is calling, on every handled route;
+// - the target (handlers.ts, per route): the endpoint, the caller's right to it, the rate and
+//   token limits (`checkLimits`: the caller's and the endpoint's decided together, in one store
+//   round trip), its slot and body size.
 import type { IncomingMessage } from 'node:http'
 import { authorize } from '../callers/authorize.js'
 import type { AuthRequest, AuthResult, Caller } from '../callers/identity.js'
@@ -17,7 +17,8 @@ import {
   BadRequest, EndpointNotFound, HeadersTooLarge, PermissionDenied, RequestLimitExceeded, ServiceUnavailable, Unauthenticated
 } from '../errors.js'
 import type { ConcurrencyLimiter, Release } from '../limits/concurrency.js'
-import type { RateLimiter } from '../limits/rate.js'
+import type { Governor, LimitRequest, Reservation } from '../limits/governor.js'
+import type { ForwardState } from '../proxy/forwarder.js'
 
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
 
@@ -74,13 +75,25 @@ export async function identify (authenticate: (req: AuthRequest) => Promise<Auth
   return identified(await authenticate({ headers: req.headers, socket: req.socket }))
 }
 
-/** The caller's request rate (token bucket): 429 with Retry-After when over it. */
-export function checkRate (rate: RateLimiter, caller: Caller): void {
-  if (caller.limits === undefined) return
-  const r = rate.take(caller.name, caller.limits)
-  if (!r.ok) {
-    throw new RequestLimitExceeded(`caller '${caller.name}' is over its request rate`, { headers: { 'retry-after': String(r.retryAfterSeconds) } })
-  }
+/**
+ * The caller's and the endpoint's rate and token limits, decided together (in the shared store
+ * when there is one): 429 with Retry-After and x-ratelimit-* when one refuses. Returns the token
+ * reservation to settle when the answer ends, if token budgets apply.
+ */
+export async function checkLimits (governor: Governor, request: LimitRequest): Promise<Reservation | undefined> {
+  const verdict = await governor.admit(request)
+  if (!verdict.ok) throw new RequestLimitExceeded(verdict.refusal.message, { headers: verdict.refusal.headers })
+  return verdict.reservation
+}
+
+/**
+ * What a finished request used of its reservation: the answer's usage; nothing (a refund) when
+ * the upstream failed before any byte reached the caller; undefined (keep it) otherwise.
+ */
+export function usedTokens (f: Pick<ForwardState, 'usage' | 'headersAt' | 'bytesOut' | 'failure'>): number | undefined {
+  if (f.usage !== undefined) return f.usage.promptTokens + f.usage.completionTokens
+  if (f.headersAt === 0 || (f.failure !== undefined && f.bytesOut === 0)) return 0
+  return undefined
 }
 
 /** The configured endpoint the request names; 404 (echoing the name only when it is plain). */

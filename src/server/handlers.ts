@@ -10,14 +10,15 @@ import { authorize } from '../callers/authorize.js'
 import type { EndpointConfig } from '../config/load.js'
 import { CallerGone, EndpointNotFound, PayloadTooLarge } from '../errors.js'
 import type { ConcurrencyLimiter } from '../limits/concurrency.js'
-import type { RateLimiter } from '../limits/rate.js'
+import type { Governor } from '../limits/governor.js'
+import { reserveTokens } from '../limits/reserve.js'
 import type { Metrics } from '../metrics/index.js'
 import { asksBase64Embeddings } from '../proxy/embeddings.js'
 import { writeJson } from '../proxy/error-response.js'
 import type { Forwarder } from '../proxy/forwarder.js'
 import { answerHeaders, upstreamHeaders } from '../proxy/headers.js'
 import { checkDeclaredLength, readBounded } from '../proxy/request-body.js'
-import { checkAllowed, checkRate, identify, routeTo, takeSlot } from './admission.js'
+import { checkAllowed, checkLimits, identify, routeTo, takeSlot, usedTokens } from './admission.js'
 import { answerError } from './errors.js'
 import type { Exchange } from './exchange.js'
 import { checkJsonBody, createModelSplitter, echoableModel, modelList, type OpenAiRoute } from './openai.js'
@@ -27,7 +28,8 @@ export interface HandlerDeps {
   /** The configured endpoint names, in config order. */
   names: () => readonly string[]
   authenticate: (req: AuthRequest) => Promise<AuthResult>
-  rate: RateLimiter
+  /** Rate and token limits (cluster-wide with a store). */
+  governor: Governor
   concurrency: ConcurrencyLimiter
   forwarder: Forwarder
   metrics: Pick<Metrics, 'endpointSeries'>
@@ -68,7 +70,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     return largest
   }
 
-  /** Identity and rate: what every route checks, after the door, before looking at its target. */
+  /** Identity: what every route checks, after the door, before looking at its target. */
   async function admitCaller (ex: Exchange): Promise<Caller> {
     const auth = await identify(deps.authenticate, ex.req)
     // Identification may wait (a JWT key fetch): a caller gone by now takes no slot.
@@ -76,7 +78,6 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     ex.caller = auth.caller.name
     ex.via = auth.via
     ex.keyIndex = auth.keyIndex
-    checkRate(deps.rate, auth.caller)
     return auth.caller
   }
 
@@ -128,6 +129,8 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const caller = await admitCaller(ex)
     const endpoint = routeTo(deps.endpoint(name), name)
     checkAllowed(caller, endpoint)
+    // Without limits the fast path takes no extra promise turn.
+    if (caller.limits !== undefined || endpoint.limits !== undefined) await checkLimits(deps.governor, { caller, endpoint })
     holdSlot(ex, caller)
     checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
     await forward(ex, endpoint)
@@ -151,6 +154,11 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const endpoint = configured ?? notFound(model ?? '')
     checkAllowed(caller, endpoint)
     if (raw.length > endpoint.bodyLimitBytes) throw new PayloadTooLarge(`request body is larger than ${endpoint.bodyLimitBytes} bytes`)
+    const budgeted = hasTokenLimits(caller.limits) || hasTokenLimits(endpoint.limits)
+    const tokens = budgeted ? reserveTokens(raw, route, caller.limits?.defaultReserveTokens ?? endpoint.limits?.defaultReserveTokens ?? DEFAULT_RESERVE) : undefined
+    const reservation = await checkLimits(deps.governor, { caller, endpoint, tokens })
+    // Settled when the answer ends: its usage, a refund, or the reservation kept.
+    if (reservation !== undefined) ex.res.once('close', () => { reservation.settle(usedTokens(ex.forward)) })
     // The caller's SDK decodes base64: an answer of numbers is re-encoded on its way back.
     await forward(ex, endpoint, body, route === 'embeddings' && asksBase64Embeddings(raw))
   }
@@ -158,6 +166,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
   async function models (ex: Exchange): Promise<void> {
     ex.route = 'models'
     const caller = await admitCaller(ex)
+    if (caller.limits !== undefined) await checkLimits(deps.governor, { caller })
     const names = deps.names().filter(name => {
       const e = deps.endpoint(name)
       return e !== undefined && authorize(caller, name, e.action).ok
@@ -177,6 +186,13 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     openai: (ex, route) => { openai(ex, route).catch((err: unknown) => { fail(ex, err) }) },
     models: (ex) => { models(ex).catch((err: unknown) => { fail(ex, err) }) }
   }
+}
+
+/** The schema's default of limits.defaultReserveTokens, for limits built in code without it. */
+const DEFAULT_RESERVE = 1024
+
+function hasTokenLimits (limits: { tokensPerMinute?: number | undefined, tokensPerDay?: number | undefined } | undefined): boolean {
+  return limits?.tokensPerMinute !== undefined || limits?.tokensPerDay !== undefined
 }
 
 function notFound (model: string): never {

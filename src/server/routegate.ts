@@ -5,10 +5,14 @@ import { Agent } from 'undici'
 import { createAuthenticator, type Authenticator } from '../callers/identity.js'
 import { createConcurrencyLimiter } from '../limits/concurrency.js'
 import { createOverloadGuard } from '../limits/overload.js'
-import { createRateLimiter } from '../limits/rate.js'
+import { createGovernor } from '../limits/governor.js'
+import { createLocalLimiter } from '../limits/local.js'
+import { createStore, type Store } from '../store/store.js'
+import { connectRedis } from '../store/redis.js'
+import { randomUUID } from 'node:crypto'
 import type { Config } from '../config/load.js'
 import { createRegistry, type Registry } from '../endpoints/registry.js'
-import { createMetrics, registerStateGauges, type Metrics } from '../metrics/index.js'
+import { createMetrics, registerStateGauges, registerStoreGauge, type Metrics } from '../metrics/index.js'
 import { CircuitBreaker } from '../proxy/breaker.js'
 import { Pools } from '../proxy/pools.js'
 import { TokenBroker } from '../tokens/broker.js'
@@ -35,6 +39,8 @@ export interface RoutegateOptions {
   /** Node's default process metrics; on in production, off in tests that build many instances. */
   defaultMetrics?: boolean
   readyTimeoutMs?: number
+  /** Shared store timing (tests shorten them): backoff after a failure, heartbeat period. */
+  storeTiming?: { backoffMs?: number, heartbeatMs?: number }
 }
 
 export interface Routegate {
@@ -44,6 +50,8 @@ export interface Routegate {
   registry: Registry
   metrics: Metrics
   pools: Pools
+  /** The shared store, when store.redis is configured. */
+  store: Store | undefined
   /**
    * Fetches every endpoint's token (a few at a time), so the first requests need not wait;
    * /readyz answers 503 `warming up` until it ends. Never rejects.
@@ -113,7 +121,15 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   })
   const controlDispatcher = new Agent({ connections: 8, keepAliveTimeout: 30_000 })
   const pools = new Pools()
-  const rate = createRateLimiter({ now: monotonic })
+  const store = config.store === undefined ? undefined : openStore(config.store, opts, metrics, monotonic, logger)
+  // Limits are read per request from the current generation's callers and endpoints, so a
+  // reload applies them at once; bucket levels live here (or in the store) across reloads.
+  const governor = createGovernor({
+    store,
+    local: createLocalLimiter(monotonic),
+    count: (scope, decision) => { metrics.limitDecisions.inc({ scope, decision }) },
+    lost: (reason) => { logger.debug({ reason }, 'token usage not reconciled in the store') }
+  })
   const concurrency = createConcurrencyLimiter()
   const overload = config.server.maxEventLoopDelayMs > 0 ? createOverloadGuard({ maxEventLoopDelayMs: config.server.maxEventLoopDelayMs }) : undefined
   const overloaded = overload === undefined ? () => false : () => overload.overloaded()
@@ -153,7 +169,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       loadedAt: now(),
       // Bound once per generation: no extra promise per request.
       authenticate: authenticator.authenticate.bind(authenticator),
-      rate,
+      governor,
       concurrency,
       forwarder,
       metrics,
@@ -213,7 +229,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   })
   let draining = false
   let warming = false
-  const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs, draining: () => draining, warming: () => warming })
+  const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs, draining: () => draining, warming: () => warming, store: store === undefined ? undefined : () => store.state() })
 
   return {
     gateway,
@@ -222,6 +238,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     get registry () { return current.registry },
     metrics,
     pools,
+    store,
     async warm () {
       warming = true
       try {
@@ -292,8 +309,30 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       await controlDispatcher.close()
       current.authenticator.close()
       overload?.close()
+      await store?.close()
     }
   }
+}
+
+/** The shared store of store.redis, its metrics, and a log line when it turns down or up. */
+function openStore (cfg: NonNullable<Config['store']>, opts: RoutegateOptions, metrics: Metrics, monotonic: () => number, logger: Logger): Store {
+  const log = logger.child({ component: 'store' })
+  const store = createStore({
+    client: connectRedis({ url: cfg.redis.url.reveal(), timeoutMs: cfg.redis.timeoutMs }),
+    keyPrefix: cfg.redis.keyPrefix,
+    timeoutMs: cfg.redis.timeoutMs,
+    replicaId: randomUUID(),
+    now: monotonic,
+    backoffMs: opts.storeTiming?.backoffMs,
+    heartbeatMs: opts.storeTiming?.heartbeatMs,
+    observe: (op, seconds) => { metrics.storeDuration.observe({ op }, seconds) },
+    onChange: (up, reason) => {
+      if (up) log.info('shared store answering: limits are cluster-wide')
+      else log.warn({ reason }, 'shared store not answering: limits follow onStoreFailure')
+    }
+  })
+  registerStoreGauge(metrics, () => store.state() === 'up')
+  return store
 }
 
 /** The listener's TLS options from server.tls; client certificates are requested for mTLS. */

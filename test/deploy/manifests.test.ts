@@ -43,7 +43,7 @@ t.test('docker-compose.yml follows the compose specification and mounts files th
   const broken = structuredClone(doc) as unknown as { services: Record<string, Record<string, unknown>> }
   ;(broken.services.routegate as Record<string, unknown>).ports = 'not a list'
   t.notOk(validate(broken), 'the schema does catch a broken file')
-  t.same(Object.keys(doc.services).sort(), ['emulator', 'grafana', 'prometheus', 'routegate'])
+  t.same(Object.keys(doc.services).sort(), ['emulator', 'grafana', 'prometheus', 'redis', 'routegate'])
   const services = doc.services as Record<string, { build?: string | { context?: string, target?: string }, image?: string }>
   t.equal(services.routegate?.build, '.', 'the gateway image is the Dockerfile\'s default target')
   t.same(services.emulator?.build, { context: '.', target: 'emulator' }, 'the emulator is its own target, not in the gateway image')

@@ -38,7 +38,7 @@ t.test('rate limit: after the burst, 429 REQUEST_LIMIT_EXCEEDED with Retry-After
   const over = await post(s, CALLER_KEY)
   t.equal(over.status, 429, 'over the burst')
   t.equal(over.json.error_code, 'REQUEST_LIMIT_EXCEEDED')
-  t.match(over.json.message, /caller 'checkout' is over its request rate/)
+  t.match(over.json.message, /caller 'checkout' is over its requestsPerSecond limit/)
   t.equal(over.json.request_id, over.headers['x-request-id'])
   t.ok(Number(over.headers['retry-after']) >= 1, `Retry-After ${String(over.headers['retry-after'])} s`)
   t.match(over.headers['retry-after'], /^\d+$/, 'whole seconds')

@@ -3,9 +3,11 @@ import type { IncomingMessage } from 'node:http'
 import t from 'tap'
 import type { AuthResult, Caller } from '../../src/callers/identity.js'
 import type { EndpointConfig } from '../../src/config/load.js'
-import { checkAllowed, checkLoad, checkProtocol, checkRate, identified, identify, routeTo, takeSlot } from '../../src/server/admission.js'
+import { checkAllowed, checkLimits, checkLoad, checkProtocol, identified, identify, routeTo, takeSlot, usedTokens } from '../../src/server/admission.js'
 import { createConcurrencyLimiter } from '../../src/limits/concurrency.js'
-import { createRateLimiter } from '../../src/limits/rate.js'
+import { createGovernor } from '../../src/limits/governor.js'
+import { createLocalLimiter } from '../../src/limits/local.js'
+import { createForwardState } from '../../src/proxy/forwarder.js'
 
 function req (raw: string[], version = '1.1'): IncomingMessage {
   const headers: Record<string, string> = {}
@@ -59,16 +61,29 @@ t.test('identity: 401 with WWW-Authenticate, 503 when the credentials cannot be 
   t.same(seen, ['Bearer k'], 'the request\'s headers are what is checked')
 })
 
-t.test('rate: unlimited callers pass; a bucket refuses with Retry-After in whole seconds', async t => {
+t.test('limits: unlimited callers pass; a bucket refuses with Retry-After in whole seconds', async t => {
   let now = 0
-  const rate = createRateLimiter({ now: () => now })
-  for (let i = 0; i < 10; i++) checkRate(rate, caller())
+  const governor = createGovernor({ local: createLocalLimiter(() => now), count: () => {} })
+  for (let i = 0; i < 10; i++) t.equal(await checkLimits(governor, { caller: caller() }), undefined)
   const limited = caller({ limits: { requestsPerSecond: 1, burst: 2 } })
-  checkRate(rate, limited)
-  checkRate(rate, limited)
-  t.throws(() => checkRate(rate, limited), { code: 'REQUEST_LIMIT_EXCEEDED', headers: { 'retry-after': '1' } })
+  await checkLimits(governor, { caller: limited })
+  await checkLimits(governor, { caller: limited })
+  await t.rejects(checkLimits(governor, { caller: limited }), { code: 'REQUEST_LIMIT_EXCEEDED', headers: { 'retry-after': '1', 'x-ratelimit-limit-requests': '60' } })
   now += 1000
-  t.doesNotThrow(() => checkRate(rate, limited), 'refilled')
+  await t.resolves(checkLimits(governor, { caller: limited }), 'refilled')
+})
+
+t.test('used tokens: the usage when reported, a refund when nothing reached the caller, else kept', async t => {
+  const f = createForwardState()
+  t.equal(usedTokens(f), 0, 'no upstream answer: refunded')
+  f.headersAt = 5
+  t.equal(usedTokens(f), undefined, 'an answer without usage keeps the reservation')
+  f.failure = new Error('x') as never
+  t.equal(usedTokens(f), 0, 'failed before a byte reached the caller: refunded')
+  f.bytesOut = 10
+  t.equal(usedTokens(f), undefined, 'failed after bytes reached the caller: kept')
+  f.usage = { promptTokens: 7, completionTokens: 5 }
+  t.equal(usedTokens(f), 12)
 })
 
 t.test('route: the configured endpoint, or 404 that echoes only plain names', async t => {
