@@ -1,6 +1,7 @@
 // The state one emulator's routes share: built once by buildEmulator, never module-level.
 import type { FastifyRequest } from 'fastify'
 import type { FaultController } from './faults.js'
+import type { InferenceLog } from './inference-log.js'
 import type { Lifecycle } from './lifecycle.js'
 import type { StatsRecorder } from './stats.js'
 import type { TokenStore } from './token-store.js'
@@ -19,6 +20,7 @@ export interface EmulatorContext {
   now: () => number
   tokens: TokenStore
   stats: StatsRecorder
+  inferenceLog: InferenceLog
   faults: FaultController
   lifecycle: Lifecycle
 }

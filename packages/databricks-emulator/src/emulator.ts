@@ -9,6 +9,7 @@ import { FaultController } from './faults.js'
 import { Lifecycle } from './lifecycle.js'
 import { resolveOptions } from './options.js'
 import { StatsRecorder } from './stats.js'
+import { InferenceLog } from './inference-log.js'
 import { TokenStore } from './token-store.js'
 import { adminRoutes } from './routes/admin.js'
 import { invocationRoutes } from './routes/invocations.js'
@@ -31,6 +32,7 @@ export function buildEmulator (opts?: EmulatorOptions): Emulator {
     now: options.now,
     tokens: new TokenStore({ now: options.now }),
     stats: new StatsRecorder(),
+    inferenceLog: new InferenceLog(),
     faults: new FaultController(),
     lifecycle: new Lifecycle()
   }
@@ -59,6 +61,7 @@ export function buildEmulator (opts?: EmulatorOptions): Emulator {
   }
   const reset = (): void => {
     ctx.stats.reset()
+    ctx.inferenceLog.reset()
     ctx.faults.clear()
   }
 
@@ -75,6 +78,7 @@ export function buildEmulator (opts?: EmulatorOptions): Emulator {
     principals: ctx.principals,
     faults: ctx.faults,
     stats: () => ctx.stats.snapshot(),
+    inferenceLog: (endpoint?: string) => ctx.inferenceLog.rows(endpoint),
     mintsFor: (endpointName: string, action: EmulatorAction = 'query_inference_endpoint') => {
       const endpoint = Object.hasOwn(ctx.endpoints, endpointName) ? ctx.endpoints[endpointName] : undefined
       if (endpoint === undefined) return 0

@@ -26,3 +26,4 @@ export type {
 } from './types.js'
 export type { ColdStartFault, DataPlaneFault, FaultController, FaultSpec, TokenFault } from './faults.js'
 export type { EmulatorStats, InvocationSnapshot, StreamRecord, StreamState } from './stats.js'
+export type { InferenceRow } from './inference-log.js'

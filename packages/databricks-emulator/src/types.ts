@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { FaultController } from './faults.js'
 import type { EmulatorStats, StreamRecord } from './stats.js'
+import type { InferenceRow } from './inference-log.js'
 
 /** An action a principal may hold on a serving endpoint (README, Token endpoint). */
 export type EmulatorAction = 'query_inference_endpoint' | 'manage_inference_endpoint'
@@ -201,6 +202,8 @@ export interface Emulator {
   faults: FaultController
   /** A fresh snapshot of the counters. */
   stats: () => EmulatorStats
+  /** The inference-log rows, oldest first (of one endpoint when named). */
+  inferenceLog: (endpoint?: string) => InferenceRow[]
   /** Successful mints covering `endpointName` with `action`. */
   mintsFor: (endpointName: string, action?: EmulatorAction) => number
   /** Marks matching live tokens revoked; returns how many. */

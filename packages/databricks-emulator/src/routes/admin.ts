@@ -19,6 +19,8 @@ export function adminRoutes (ctx: EmulatorContext, actions: AdminActions) {
     })
 
     app.get('/_emulator/stats', async () => ctx.stats.snapshot())
+    // ?endpoint=name keeps one endpoint's rows.
+    app.get<{ Querystring: { endpoint?: string } }>('/_emulator/inference-log', async request => ctx.inferenceLog.rows(request.query.endpoint))
     app.get('/_emulator/faults', async () => ctx.faults.list())
     app.post<{ Body: FaultSpec }>('/_emulator/faults', async (request, reply) => {
       ctx.faults.apply(request.body)

@@ -15,6 +15,7 @@ import { lookupFeatures } from '../feature-serving.js'
 import { API_ERROR_CODES, apiErrorCodeFor, sendDataPlaneError, statusOf } from '../errors.js'
 import { hasPermission } from '../permissions.js'
 import { predict } from '../predictions.js'
+import { clientRequestIdOf } from '../inference-log.js'
 
 // Databricks' payload limit for custom models (README, Limits).
 const BODY_LIMIT = 16 * 1024 * 1024
@@ -38,11 +39,33 @@ export function invocationRoutes (ctx: EmulatorContext) {
     const entries = new WeakMap<FastifyRequest, InvocationSnapshot>()
     // Requests whose fault lets them be served, then cuts the answer midway.
     const cuts = new WeakMap<FastifyRequest, StreamCut>()
+    // The `client_request_id` of bodies that parsed as JSON objects: only those get a log row.
+    const clientIds = new WeakMap<FastifyRequest, string | null>()
+    // Who called through a workspace URL (the data plane records no requester, as on Databricks).
+    const requesters = new WeakMap<FastifyRequest, string>()
     const viaOf = (request: FastifyRequest): InvocationRoute =>
       request.routeOptions.url?.startsWith('/:workspaceId/') === true ? 'data-plane' : 'workspace'
 
+    /** Adds the request's inference-log row, when its body was a JSON object. */
+    const logRow = (request: InvocationRequest, reply: FastifyReply, status: number): void => {
+      const clientRequestId = clientIds.get(request)
+      if (clientRequestId === undefined) return
+      const endpoint = endpointByName(ctx, request.params.name)
+      ctx.inferenceLog.add({
+        databricks_request_id: String(reply.getHeader('x-request-id') ?? ''),
+        client_request_id: clientRequestId,
+        endpoint: request.params.name,
+        served_model_name: endpoint?.servedModelName ?? '',
+        timestamp_ms: ctx.now(),
+        status_code: status,
+        requester: requesters.get(request) ?? null,
+        request_bytes: typeof request.body === 'string' ? Buffer.byteLength(request.body) : 0
+      })
+    }
+
     const fail = (request: InvocationRequest, reply: FastifyReply, status: number, code: string, message: string): FastifyReply => {
       ctx.stats.outcome(request.params.name, viaOf(request), status)
+      logRow(request, reply, status)
       return sendDataPlaneError(reply, status, endpointByName(ctx, request.params.name)?.errorForm ?? 'string', code, message)
     }
 
@@ -106,6 +129,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
           ? hasPermission(check.record.principal, name, 'query_inference_endpoint')
           : allowsQuery(details, endpoint.id)
         if (!allowed) return fail(request, reply, 403, API_ERROR_CODES.permissionDenied, `User does not have permission to query serving endpoint '${name}'.`)
+        requesters.set(request, check.record.principal.clientId)
         return serve(request, reply, endpoint)
       }
     }
@@ -180,6 +204,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
         return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, 'The request body must be a JSON object.')
       }
       const input = body as Record<string, unknown>
+      clientIds.set(request, clientRequestIdOf(input))
       if (isFeatureSpec(endpoint)) {
         const features = lookupFeatures(endpoint.servedEntities[0]?.entityName ?? endpoint.name, input)
         if (!features.ok) return fail(request, reply, 400, API_ERROR_CODES.invalidParameterValue, features.message)
@@ -197,6 +222,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
         if (req.kind === 'embeddings') return succeed(request, reply, endpoint, embeddings(req, endpoint.servedModelName, endpoint.embeddingDimensions))
         if (req.stream) {
           ctx.stats.outcome(endpoint.name, viaOf(request), 200)
+          logRow(request, reply, 200)
           return streamAnswer(ctx, request, reply, endpoint, req, cuts.get(request))
         }
         return succeed(request, reply, endpoint, completion(req, endpoint.servedModelName, ctx.now()))
@@ -213,6 +239,7 @@ export function invocationRoutes (ctx: EmulatorContext) {
         return cutJsonAnswer(ctx, request, reply, { 'served-model-name': endpoint.servedModelName }, payload)
       }
       ctx.stats.outcome(endpoint.name, viaOf(request), 200)
+      logRow(request, reply, 200)
       return reply.header('served-model-name', endpoint.servedModelName).type('application/json').send(payload)
     }
 
