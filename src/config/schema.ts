@@ -177,7 +177,9 @@ export const EndpointSchema = Type.Object({
   breakerFailures: Type.Integer({ minimum: 1, default: 5 }),
   breakerOpenMs: Type.Integer({ minimum: 1, default: 10_000 }),
   /** Limits on every caller of this endpoint together. */
-  limits: Type.Optional(EndpointLimitsSchema)
+  limits: Type.Optional(EndpointLimitsSchema),
+  /** Put `"client_request_id": "<caller>:<request id>"` into JSON object bodies (inference-table joins). */
+  clientRequestId: Type.Boolean({ default: false })
 }, { additionalProperties: false })
 
 export const CallerSchema = Type.Object({
