@@ -19,7 +19,9 @@ import type { Forwarder } from '../proxy/forwarder.js'
 import { answerHeaders, upstreamHeaders } from '../proxy/headers.js'
 import { checkDeclaredLength, readBounded } from '../proxy/request-body.js'
 import { checkAllowed, checkLimits, identify, routeTo, takeSlot, usedTokens } from './admission.js'
+import { CLIENT_REQUEST_ID, clientRequestIdValue, withClientRequestId } from './client-request-id.js'
 import { answerError } from './errors.js'
+import { ObjectScanner } from './json-scan.js'
 import type { Exchange } from './exchange.js'
 import { checkJsonBody, createModelSplitter, echoableModel, modelList, type OpenAiRoute } from './openai.js'
 
@@ -102,9 +104,9 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       tls: deps.tls,
       trustProxy: deps.trustProxy
     })
-    if (rewritten !== undefined) {
-      // A rewritten body has a length of its own: undici sets it from the Buffer.
-      withoutField(headers, 'content-length')
+    // A body read here has a length of its own: undici sets it from the Buffer.
+    if (rewritten !== undefined) withoutField(headers, 'content-length')
+    if (ex.route !== undefined) {
       // The answer must stay readable on its way through (usage; an SSE error event on failure).
       withoutField(headers, 'accept-encoding')
       headers.push('accept-encoding', 'identity')
@@ -133,7 +135,28 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     if (caller.limits !== undefined || endpoint.limits !== undefined) await checkLimits(deps.governor, { caller, endpoint })
     holdSlot(ex, caller)
     checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
-    await forward(ex, endpoint)
+    await forward(ex, endpoint, endpoint.clientRequestId ? await attributedBody(ex, caller, endpoint) : undefined)
+  }
+
+  /**
+   * Attribution on the invocation route: the body is read (within the endpoint's limit) and
+   * scanned as it arrives; a JSON object without a top-level `client_request_id` gets one, and
+   * every other body is forwarded as it came (client-request-id.ts).
+   */
+  async function attributedBody (ex: Exchange, caller: Caller, endpoint: EndpointConfig): Promise<Buffer> {
+    if (ex.req.headers.expect !== undefined && !ex.res.headersSent) ex.res.writeContinue()
+    const scanner = new ObjectScanner({ name: CLIENT_REQUEST_ID })
+    const raw = await readBounded(ex.req, endpoint.bodyLimitBytes, (chunk) => { scanner.write(chunk) })
+    const scan = scanner.end()
+    return scan.verdict === 'object' && scan.member.kind === 'missing' ? withClientRequestId(raw, clientRequestIdValue(caller.name, ex.id)) : raw
+  }
+
+  /** Attribution on the OpenAI routes: `body` is a JSON object already (the model split checked it). */
+  function withAttribution (body: Buffer, caller: Caller, endpoint: EndpointConfig, id: string): Buffer {
+    if (!endpoint.clientRequestId) return body
+    const scanner = new ObjectScanner({ name: CLIENT_REQUEST_ID })
+    scanner.write(body)
+    return scanner.end().member.kind === 'missing' ? withClientRequestId(body, clientRequestIdValue(caller.name, id)) : body
   }
 
   async function openai (ex: Exchange, route: string): Promise<void> {
@@ -160,7 +183,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     // Settled when the answer ends: its usage, a refund, or the reservation kept.
     if (reservation !== undefined) ex.res.once('close', () => { reservation.settle(usedTokens(ex.forward)) })
     // The caller's SDK decodes base64: an answer of numbers is re-encoded on its way back.
-    await forward(ex, endpoint, body, route === 'embeddings' && asksBase64Embeddings(raw))
+    await forward(ex, endpoint, withAttribution(body, caller, endpoint, ex.id), route === 'embeddings' && asksBase64Embeddings(raw))
   }
 
   async function models (ex: Exchange): Promise<void> {
