@@ -31,7 +31,7 @@ export function buildEmulator (opts?: EmulatorOptions): Emulator {
     now: options.now,
     tokens: new TokenStore({ now: options.now }),
     stats: new StatsRecorder(),
-    faults: new FaultController(),
+    faults: new FaultController(opts?.random),
     lifecycle: new Lifecycle()
   }
 
