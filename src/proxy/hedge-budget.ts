@@ -119,3 +119,11 @@ export function createLatencyWindow (size: number): LatencyWindow {
     }
   }
 }
+
+/**
+ * Whether a request body asks for a streamed answer (`"stream": true`, as the OpenAI-compatible
+ * and chat bodies say it): such a request is never hedged, since a stream cannot be raced.
+ */
+export function asksForStream (body: Buffer): boolean {
+  return /"stream"\s*:\s*true/.test(body.toString('latin1'))
+}

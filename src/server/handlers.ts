@@ -12,7 +12,7 @@ import { CallerGone, EndpointNotFound, PayloadTooLarge } from '../errors.js'
 import type { ConcurrencyLimiter } from '../limits/concurrency.js'
 import type { Governor } from '../limits/governor.js'
 import { reserveTokens } from '../limits/reserve.js'
-import type { Metrics } from '../metrics/index.js'
+import { codeLabel, type Metrics } from '../metrics/index.js'
 import { asksBase64Embeddings } from '../proxy/embeddings.js'
 import { writeJson } from '../proxy/error-response.js'
 import type { Forwarder } from '../proxy/forwarder.js'
@@ -21,6 +21,11 @@ import { checkDeclaredLength, readBounded } from '../proxy/request-body.js'
 import { checkAllowed, checkLimits, identify, routeTo, takeSlot, usedTokens } from './admission.js'
 import { answerError } from './errors.js'
 import type { Exchange } from './exchange.js'
+import { bypasses, cacheKey, type CachedAnswer } from '../cache/response-cache.js'
+import { captureAnswer } from '../cache/capture.js'
+import { fallbackOrder } from '../proxy/fallback.js'
+import type { ShadowSender } from '../proxy/shadow.js'
+import type { EndpointFeatures } from './features.js'
 import { checkJsonBody, createModelSplitter, echoableModel, modelList, type OpenAiRoute } from './openai.js'
 
 export interface HandlerDeps {
@@ -32,6 +37,9 @@ export interface HandlerDeps {
   governor: Governor
   concurrency: ConcurrencyLimiter
   forwarder: Forwarder
+  /** The opt-in features of an endpoint (cache, shadow, hedge, fallback), if it uses any. */
+  features?: (name: string) => EndpointFeatures | undefined
+  shadows?: ShadowSender
   metrics: Pick<Metrics, 'endpointSeries'>
   trustProxy: boolean
   /** Whether the listener is TLS (X-Forwarded-Proto). */
@@ -87,8 +95,14 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     if (release !== undefined) ex.res.once('close', release)
   }
 
-  async function forward (ex: Exchange, endpoint: EndpointConfig, rewritten?: Buffer, embeddingsBase64 = false): Promise<void> {
+  async function forward (ex: Exchange, endpoint: EndpointConfig, caller: Caller, rewritten?: Buffer, embeddingsBase64 = false): Promise<void> {
     const { req, res } = ex
+    const features = deps.features?.(endpoint.name)
+    if (features?.cache !== undefined && rewritten === undefined) {
+      // The key is the body's bytes: read it whole (within the endpoint's limit) before looking up.
+      if (req.headers.expect !== undefined && !res.headersSent) res.writeContinue()
+      rewritten = await readBounded(req, endpoint.bodyLimitBytes)
+    }
     // The exchange keeps the series it counted in, so the decrement hits the same one even if
     // a reload removes the endpoint meanwhile.
     ex.series = deps.metrics.endpointSeries(endpoint.name)
@@ -109,19 +123,99 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       withoutField(headers, 'accept-encoding')
       headers.push('accept-encoding', 'identity')
     }
-    await deps.forwarder.forward({
-      req,
-      res,
-      endpoint: endpoint.name,
-      bodyLimitBytes: endpoint.bodyLimitBytes,
-      headers,
-      responseHeaders: answerHeaders(ex.id),
-      requestId: ex.id,
-      state: ex.forward,
-      body: rewritten,
-      shape: ex.shape,
-      openai: ex.route !== undefined,
-      embeddingsBase64
+    const responseHeaders = answerHeaders(ex.id)
+    const series = ex.series
+    let tap: ReturnType<typeof captureAnswer> | undefined
+    let settle: ((a: CachedAnswer | undefined) => void) | undefined
+    const cache = features?.cache
+    if (cache !== undefined && rewritten !== undefined) {
+      if (embeddingsBase64 || bypasses(req.headers['cache-control'])) {
+        // A base64 embeddings answer is re-encoded on its way: the bytes to keep are not the endpoint's.
+        ex.forward.cache = 'bypass'
+      } else {
+        const key = cacheKey(endpoint.name, cache.perCaller ? caller.name : undefined, rewritten)
+        let look = cache.store.lookup(key)
+        if (look.result === 'coalesced') {
+          const shared = await look.wait
+          if (shared !== undefined) return answerFromCache(ex, shared, 'coalesced')
+          look = cache.store.lookup(key)
+        }
+        if (look.result === 'hit') return answerFromCache(ex, look.answer, 'hit')
+        ex.forward.cache = 'miss'
+        if (look.result === 'miss') {
+          settle = look.settle
+          tap = captureAnswer(cache.store.maxEntryBytes, look.settle)
+          // However the request ends, waiters are released (settle is idempotent).
+          res.once('close', () => { settle?.(undefined) })
+        }
+      }
+      series.cache(ex.forward.cache).inc()
+      responseHeaders.push('x-routegate-cache', ex.forward.cache === 'bypass' ? 'bypass' : 'miss')
+    }
+    const shadow = features?.shadow
+    const fallbacks = features === undefined || features.fallback.length === 0
+      ? undefined
+      : fallbackOrder(endpoint.name, features.fallback, name => {
+        const e = deps.endpoint(name)
+        return e !== undefined && authorize(caller, name, e.action).ok
+      })
+    const hedge = features?.hedge
+    try {
+      await deps.forwarder.forward({
+        req,
+        res,
+        tap,
+        fallbacks,
+        onFallback: fallbacks === undefined ? undefined : (to) => { series.fallback(to).inc() },
+        hedge: hedge === undefined ? undefined : { budget: hedge, count: (r) => { series.hedges(r).inc() } },
+        sent: shadow === undefined ? undefined : (body) => { sendShadow(endpoint.name, shadow, headers, body) },
+        endpoint: endpoint.name,
+        bodyLimitBytes: endpoint.bodyLimitBytes,
+        headers,
+        responseHeaders,
+        requestId: ex.id,
+        state: ex.forward,
+        body: rewritten,
+        shape: ex.shape,
+        openai: ex.route !== undefined,
+        embeddingsBase64
+      })
+    } catch (err) {
+      settle?.(undefined)
+      throw err
+    }
+  }
+
+  /** A cache hit (or a coalesced miss's shared answer): 200 from memory, no token, no upstream call. */
+  function answerFromCache (ex: Exchange, answer: CachedAnswer, result: 'hit' | 'coalesced'): void {
+    ex.forward.cache = result
+    ex.series?.cache(result).inc()
+    ex.forward.bytesOut = answer.body.length
+    if (ex.res.destroyed) return
+    ex.res.writeHead(200, ['content-type', answer.contentType, 'content-length', String(answer.body.length), 'x-request-id', ex.id, 'x-routegate-cache', 'hit'])
+    ex.res.end(answer.body)
+  }
+
+  /**
+   * The shadow copy of a request the forwarder has just sent: sampled and bounded by the gate,
+   * then fire and forget. Its status and latency count under the shadow endpoint's own label.
+   */
+  function sendShadow (primary: string, shadow: NonNullable<EndpointFeatures['shadow']>, headers: readonly string[], body: Buffer | undefined): void {
+    const sender = deps.shadows
+    if (sender === undefined) return
+    const decision = shadow.gate.admit(body?.length)
+    const counts = deps.metrics.endpointSeries(primary)
+    if (!decision.send) {
+      if (decision.why !== 'unsampled') counts.shadow(decision.why).inc()
+      return
+    }
+    counts.shadow('sent').inc()
+    const own = deps.metrics.endpointSeries(shadow.to)
+    sender.send(shadow.to, headers, body as Buffer, (o) => {
+      decision.release()
+      own.upstream.observe(o.ms / 1000)
+      if (o.ok) own.requests(codeLabel(o.status)).inc()
+      else counts.shadow('failed').inc()
     })
   }
 
@@ -133,7 +227,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     if (caller.limits !== undefined || endpoint.limits !== undefined) await checkLimits(deps.governor, { caller, endpoint })
     holdSlot(ex, caller)
     checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
-    await forward(ex, endpoint)
+    await forward(ex, endpoint, caller)
   }
 
   async function openai (ex: Exchange, route: string): Promise<void> {
@@ -160,7 +254,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     // Settled when the answer ends: its usage, a refund, or the reservation kept.
     if (reservation !== undefined) ex.res.once('close', () => { reservation.settle(usedTokens(ex.forward)) })
     // The caller's SDK decodes base64: an answer of numbers is re-encoded on its way back.
-    await forward(ex, endpoint, body, route === 'embeddings' && asksBase64Embeddings(raw))
+    await forward(ex, endpoint, caller, body, route === 'embeddings' && asksBase64Embeddings(raw))
   }
 
   async function models (ex: Exchange): Promise<void> {
