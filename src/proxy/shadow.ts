@@ -60,6 +60,8 @@ export function createShadowSender (deps: ShadowSenderDeps): ShadowSender {
 function drain (started: number, now: () => number, done: (o: ShadowOutcome) => void): Dispatcher.DispatchHandler {
   let status = 0
   return {
+    // undici tells the new handler API by this method.
+    onRequestStart () {},
     onResponseStart (_c, s) { status = s },
     onResponseData () {},
     onResponseEnd () { done({ ok: true, status, ms: now() - started }) },
