@@ -170,6 +170,7 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
     return { ...e, url, endpointId, remoteName, bodyLimitBytes: e.bodyLimitBytes ?? raw.server.bodyLimitBytes }
   })
   const epNames = new Set(endpoints.map(e => e.name))
+  for (const [i, e] of endpoints.entries()) checkBeyond(e, i, epNames)
 
   const callers = raw.callers.map((c, i): CallerConfig => {
     for (const [j, name] of c.endpoints.entries()) {
@@ -218,6 +219,20 @@ function normaliseStore (store: RawConfig['store']): StoreConfig | undefined {
   }
   if (u.hostname === '') throw new ConfigError('store.redis.url: needs a host')
   return { redis: { ...store.redis, url: new Secret(store.redis.url) } }
+}
+
+/** shadow and fallback name other configured endpoints, never their own. */
+function checkBeyond (e: EndpointConfig, i: number, names: ReadonlySet<string>): void {
+  const field = `endpoints[${i}]`
+  if (e.shadow !== undefined) {
+    if (e.shadow.endpoint === e.name) throw new ConfigError(`${field}.shadow.endpoint: an endpoint cannot shadow itself`)
+    if (!names.has(e.shadow.endpoint)) throw new ConfigError(`${field}.shadow.endpoint: no endpoint named '${e.shadow.endpoint}'`)
+  }
+  for (const [j, name] of (e.fallback ?? []).entries()) {
+    if (name === e.name) throw new ConfigError(`${field}.fallback[${j}]: an endpoint cannot fall back to itself`)
+    if (!names.has(name)) throw new ConfigError(`${field}.fallback[${j}]: no endpoint named '${name}'`)
+  }
+  unique([...(e.fallback ?? [])], `${field}.fallback`)
 }
 
 /** A workspace's cross-field rules and derived fields; `written` is its entry as the file has it. */

@@ -150,6 +150,36 @@ export const CallerLimitsSchema = Type.Object({
 }, { additionalProperties: false })
 
 export const EndpointLimitsSchema = Type.Object(RATE_LIMIT_FIELDS, { additionalProperties: false })
+export const CacheSchema = Type.Object({
+  /** How long a stored answer may answer again. */
+  ttlMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000 }),
+  /** Most answers held. */
+  maxEntries: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+  /** Largest answer stored; larger ones pass through uncached. */
+  maxEntryBytes: Type.Integer({ minimum: 1, maximum: 16 * 1024 * 1024, default: 64 * 1024 }),
+  /** Most bytes held by this endpoint's answers together. */
+  maxBytes: Type.Integer({ minimum: 1, maximum: 4 * 1024 * 1024 * 1024, default: 64 * 1024 * 1024 }),
+  /** Key entries by caller too, so callers never see each other's answers. */
+  perCaller: Type.Boolean({ default: false })
+}, { additionalProperties: false })
+
+export const ShadowSchema = Type.Object({
+  /** The configured endpoint that gets the copies (never this one). */
+  endpoint: Name,
+  /** Share of requests copied, 0–100. */
+  percent: Type.Number({ minimum: 0, maximum: 100 }),
+  /** Most copies running at once; more are skipped. */
+  maxInFlight: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
+  /** Largest body copied; larger ones are skipped. */
+  maxBodyBytes: Type.Integer({ minimum: 1, default: 1024 * 1024 })
+}, { additionalProperties: false })
+
+export const HedgeSchema = Type.Object({
+  /** Delay before the second attempt: milliseconds, or "p95" for the endpoint's rolling p95. */
+  afterMs: Type.Union([Type.Integer({ minimum: 1, maximum: 600_000 }), Type.Literal('p95')], { description: 'a number of milliseconds or "p95"', default: 'p95' }),
+  /** Hedges allowed, as a percentage of requests over a sliding 10 s window. */
+  maxPercent: Type.Number({ exclusiveMinimum: 0, maximum: 50, default: 5 })
+}, { additionalProperties: false })
 
 export const EndpointSchema = Type.Object({
   /** The name callers use in /serving-endpoints/{name}/invocations. */
@@ -179,7 +209,15 @@ export const EndpointSchema = Type.Object({
   /** Limits on every caller of this endpoint together. */
   limits: Type.Optional(EndpointLimitsSchema),
   /** Put `"client_request_id": "<caller>:<request id>"` into JSON object bodies (inference-table joins). */
-  clientRequestId: Type.Boolean({ default: false })
+  clientRequestId: Type.Boolean({ default: false }),
+  /** Answer repeated requests from memory (docs/beyond.md "Cache"). */
+  cache: Type.Optional(CacheSchema),
+  /** Copy a sample of requests to another endpoint, answer dropped (docs/beyond.md "Shadow traffic"). */
+  shadow: Type.Optional(ShadowSchema),
+  /** A second attempt for a slow answer, within a budget (docs/beyond.md "Hedging"). */
+  hedge: Type.Optional(HedgeSchema),
+  /** Endpoints to try, in order, when this one cannot answer (docs/beyond.md "Fallback"). */
+  fallback: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 8 }))
 }, { additionalProperties: false })
 
 export const CallerSchema = Type.Object({
@@ -235,6 +273,9 @@ export type EndpointLimits = Static<typeof EndpointLimitsSchema>
 export type StoreSettings = Static<typeof StoreSchema>
 export type ServerSettings = Static<typeof ServerSchema>
 export type TokensSettings = Static<typeof TokensSchema>
+export type CacheSettings = Static<typeof CacheSchema>
+export type ShadowSettings = Static<typeof ShadowSchema>
+export type HedgeSettings = Static<typeof HedgeSchema>
 
 /** The schema's own defaults for `server.*` and `tokens.*`: what code built without a config file falls back to. */
 export const SERVER_DEFAULTS: Readonly<ServerSettings> = Object.freeze(Value.Default(ServerSchema, {}) as ServerSettings)

@@ -29,8 +29,19 @@ export const METRIC_NAMES = [
   'routegate_upstream_pool_connections', 'routegate_upstream_circuit_open', 'routegate_ready',
   'routegate_upstream_token_echoes_total', 'routegate_endpoint_ready', 'routegate_config_reloads_total',
   'routegate_caller_requests_total', 'routegate_model_tokens_total', 'routegate_aborted_responses_total',
-  'routegate_limit_decisions_total', 'routegate_store_up', 'routegate_store_duration_seconds'
+  'routegate_limit_decisions_total', 'routegate_store_up', 'routegate_store_duration_seconds',
+  'routegate_cache_requests_total', 'routegate_shadow_requests_total', 'routegate_hedges_total', 'routegate_fallbacks_total'
 ] as const
+
+/** `routegate_cache_requests_total{result}`. */
+export type CacheResult = 'hit' | 'miss' | 'bypass' | 'coalesced'
+/** `routegate_shadow_requests_total{result}`, by the primary endpoint. */
+export type ShadowResult = 'sent' | 'skipped_busy' | 'skipped_size' | 'failed'
+/** `routegate_hedges_total{result}`. */
+export type HedgeResult = 'sent' | 'won' | 'wasted' | 'budget_exhausted'
+const CACHE_RESULTS: readonly CacheResult[] = ['hit', 'miss', 'bypass', 'coalesced']
+const SHADOW_RESULTS: readonly ShadowResult[] = ['sent', 'skipped_busy', 'skipped_size', 'failed']
+const HEDGE_RESULTS: readonly HedgeResult[] = ['sent', 'won', 'wasted', 'budget_exhausted']
 
 /** Label value for requests whose caller was not identified. */
 export const UNKNOWN_CALLER = 'unknown'
@@ -55,6 +66,12 @@ export interface EndpointSeries {
   inflight: { inc: () => void, dec: () => void }
   tokenEchoes: Inc
   aborted: (cause: AbortCause) => Inc
+  /** The opt-in features' counters (docs/beyond.md), by this endpoint. */
+  cache: (result: CacheResult) => Inc
+  shadow: (result: ShadowResult) => Inc
+  hedges: (result: HedgeResult) => Inc
+  /** A request this endpoint could not answer, sent to `to` (a configured endpoint). */
+  fallback: (to: string) => Inc
 }
 
 /** One caller's series, bound once (callers are configured names, so the label set is bounded). */
@@ -256,6 +273,26 @@ export function createMetrics (opts: MetricsOptions) {
   const tokenCacheChild = deferred<{ result: string }>(tokenCache)
   const tokenLookups = { hit: tokenCacheChild({ result: 'hit' }), miss: tokenCacheChild({ result: 'miss' }), refresh: tokenCacheChild({ result: 'refresh' }) }
 
+  const cacheRequests = new Counter({
+    name: 'routegate_cache_requests_total', help: 'Cache look-ups of endpoints with a cache: hit, miss, bypass (Cache-Control: no-cache), coalesced (waited for a concurrent miss)', labelNames: ['endpoint', 'result'] as const, registers, collect: flushOnCollect
+  })
+  const shadowRequests = new Counter({
+    name: 'routegate_shadow_requests_total', help: 'Shadow copies by the primary endpoint: sent, skipped_busy (maxInFlight), skipped_size (maxBodyBytes), failed (no answer from the shadow)', labelNames: ['endpoint', 'result'] as const, registers, collect: flushOnCollect
+  })
+  const hedges = new Counter({
+    name: 'routegate_hedges_total', help: 'Hedged requests: sent, won (the hedge answered first), wasted (the first attempt did), budget_exhausted (wanted, not sent)', labelNames: ['endpoint', 'result'] as const, registers, collect: flushOnCollect
+  })
+  const fallbacks = new Counter({
+    name: 'routegate_fallbacks_total', help: 'Requests sent to a fallback endpoint, by primary endpoint and fallback', labelNames: ['endpoint', 'to'] as const, registers, collect: flushOnCollect
+  })
+  const cacheChild = deferred<{ endpoint: string, result: string }>(cacheRequests)
+  const shadowChild = deferred<{ endpoint: string, result: string }>(shadowRequests)
+  const hedgeChild = deferred<{ endpoint: string, result: string }>(hedges)
+  const fallbackChild = deferred<{ endpoint: string, to: string }>(fallbacks)
+  /** A result child per label value, made on first use (or by showFeatures). */
+  const results = (child: (l: { endpoint: string, result: string }) => Inc, endpoint: string): (r: string) => Inc =>
+    memo(result => child({ endpoint, result }))
+
   const configReloads = new Counter({
     name: 'routegate_config_reloads_total', help: 'Config reloads (SIGHUP), by result', labelNames: ['result'] as const, registers
   })
@@ -290,7 +327,11 @@ export function createMetrics (opts: MetricsOptions) {
         overhead: overhead(endpoint),
         inflight: inflightGauge(endpoint),
         tokenEchoes: tokenEchoes.labels({ endpoint }),
-        aborted: memo(cause => abortedChild({ endpoint, cause }))
+        aborted: memo(cause => abortedChild({ endpoint, cause })),
+        cache: results(cacheChild, endpoint),
+        shadow: results(shadowChild, endpoint),
+        hedges: results(hedgeChild, endpoint),
+        fallback: memo(to => fallbackChild({ endpoint, to: known.has(to) ? to : UNKNOWN_ENDPOINT }))
       }
       series.set(endpoint, s)
     }
@@ -327,6 +368,17 @@ export function createMetrics (opts: MetricsOptions) {
         endpointSeries(name)
         inflightOf(name)
       }
+    },
+    /**
+     * Makes the series of the features `endpoint` uses show (at zero) before their first count,
+     * so dashboards and rate() see them from the start; endpoints without a feature have none.
+     */
+    showFeatures (endpoint: string, uses: { cache?: boolean, shadow?: boolean, hedge?: boolean, fallback?: readonly string[] }) {
+      const s = endpointSeries(endpoint)
+      if (uses.cache === true) for (const r of CACHE_RESULTS) s.cache(r)
+      if (uses.shadow === true) for (const r of SHADOW_RESULTS) s.shadow(r)
+      if (uses.hedge === true) for (const r of HEDGE_RESULTS) s.hedges(r)
+      for (const to of uses.fallback ?? []) s.fallback(to)
     },
     tokenEchoes,
     requests,

@@ -11,7 +11,9 @@ import type { TokenSpec } from '../tokens/broker.js'
 import type { CircuitBreaker } from './breaker.js'
 import { AUTHORIZATION_SLOT } from './headers.js'
 import type { Pools } from './pools.js'
-import { Relay, type Outcome } from './relay.js'
+import { fallsBack } from './fallback.js'
+import { asksForStream, type HedgeBudget } from './hedge-budget.js'
+import { HedgeRace, Relay, type AnswerTap, type Outcome } from './relay.js'
 import { planBody, type BodyPlan } from './request-body.js'
 import type { Usage } from './usage.js'
 
@@ -70,12 +72,18 @@ export interface ForwardState {
   abort: 'upstream' | 'idle_timeout' | 'client_stalled' | undefined
   /** Token usage the answer reported (OpenAI-compatible routes only). */
   usage: Usage | undefined
+  /** The cache's part (endpoints with a cache): hit, miss, bypass or coalesced. */
+  cache: 'hit' | 'miss' | 'bypass' | 'coalesced' | undefined
+  /** The fallback endpoint that answered, when the request went to one. */
+  fallback: string | undefined
+  /** A hedged request: whether the hedge (won) or the first attempt (wasted) answered. */
+  hedge: 'won' | 'wasted' | undefined
 }
 
 const zero = (): number => 0
 
 export function createForwardState (): ForwardState {
-  return { dispatchedAt: 0, headersAt: 0, bytesIn: zero, bytesOut: 0, replayed: false, tokenEchoes: 0, failure: undefined, abort: undefined, usage: undefined }
+  return { dispatchedAt: 0, headersAt: 0, bytesIn: zero, bytesOut: 0, replayed: false, tokenEchoes: 0, failure: undefined, abort: undefined, usage: undefined, cache: undefined, fallback: undefined, hedge: undefined }
 }
 
 export interface Invocation {
@@ -99,6 +107,24 @@ export interface Invocation {
   openai?: boolean
   /** The caller asked for base64 embeddings: a JSON answer of numbers is re-encoded (embeddings.ts). */
   embeddingsBase64?: boolean
+  /** Sees the relayed answer (the response cache). */
+  tap?: AnswerTap | undefined
+  /** Set by the forwarder while a fallback remains: a status it answers true for is not relayed. */
+  divert?: ((status: number) => boolean) | undefined
+  /** Endpoints to go on to, in order, when this one cannot answer (already filtered for the caller). */
+  fallbacks?: readonly string[] | undefined
+  /** Counts a request sent to fallback `to`. */
+  onFallback?: ((to: string) => void) | undefined
+  /** Hedging for this request (only for a non-streaming one; the body must be replayable too). */
+  hedge?: HedgeOptions | undefined
+  /** Called once the first attempt is dispatched, with the body when it is held whole (shadow traffic). */
+  sent?: ((body: Buffer | undefined) => void) | undefined
+}
+
+export interface HedgeOptions {
+  budget: HedgeBudget
+  /** Counts sent / won / wasted / budget_exhausted. */
+  count: (result: 'sent' | 'won' | 'wasted' | 'budget_exhausted') => void
 }
 
 export interface Forwarder {
@@ -140,26 +166,14 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
         throw new CallerGone('the caller went away before the request was sent')
       }
       inv.headers[AUTHORIZATION_SLOT] = authorizationFor(route, token)
-      // A 401 is replayed only when a new token can come of it: not while the key is backing
-      // off after refusals (the broker would hand out the same refused token).
-      const relay = new Relay(inv, token, () => replayOn401 && !deps.tokens.isRefused(route.token), now, route.idleTimeoutMs)
-      link.relay = relay
-      inv.state.dispatchedAt = now()
+      const hedge = inv.hedge !== undefined && plan.replayable && Buffer.isBuffer(plan.body) && !asksForStream(plan.body) ? inv.hedge : undefined
+      const race = hedge === undefined ? undefined : new HedgeRace()
+      const relay = dispatch(inv, route, token, plan, replayOn401, link, race, 'relay')
+      if (n === 1) inv.sent?.(plan.replayable && Buffer.isBuffer(plan.body) ? plan.body : undefined)
       try {
-        deps.pools.get(route.poolKey, route.origin, route).dispatch({
-          method: 'POST',
-          path: route.path,
-          headers: inv.headers,
-          body: plan.body,
-          headersTimeout: route.timeoutMs,
-          // An idle timeout between chunks, not a total cap: a live stream may run for minutes.
-          bodyTimeout: route.idleTimeoutMs
-        }, relay)
-      } catch (err) {
-        relay.onResponseError(undefined, err as Error)
-      }
-      try {
-        const outcome = await relay.head
+        const outcome = hedge === undefined || race === undefined
+          ? await relay.head
+          : await hedged(relay, () => dispatch(inv, route, token, plan, replayOn401, link, race, 'hedge'), hedge, breaker, inv, link)
         breaker.success()
         return outcome
       } catch (err) {
@@ -176,6 +190,84 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
     }
   }
 
+  /** Sends one attempt through the origin's pool; its Relay settles at the response headers. */
+  function dispatch (inv: Invocation, route: Route, token: string, plan: BodyPlan, replayOn401: boolean, link: CallerLink, race: HedgeRace | undefined, slot: 'relay' | 'hedge'): Relay {
+    // A 401 is replayed only when a new token can come of it: not while the key is backing
+    // off after refusals (the broker would hand out the same refused token).
+    const relay = new Relay(inv, token, () => replayOn401 && !deps.tokens.isRefused(route.token), now, route.idleTimeoutMs, race)
+    link[slot] = relay
+    inv.state.dispatchedAt = now()
+    try {
+      deps.pools.get(route.poolKey, route.origin, route).dispatch({
+        method: 'POST',
+        path: route.path,
+        headers: inv.headers,
+        body: plan.body,
+        headersTimeout: route.timeoutMs,
+        // An idle timeout between chunks, not a total cap: a live stream may run for minutes.
+        bodyTimeout: route.idleTimeoutMs
+      }, relay)
+    } catch (err) {
+      relay.onResponseError(undefined, err as Error)
+    }
+    return relay
+  }
+
+  /**
+   * Waits for the first attempt; when it has not answered after the hedge delay (and the budget
+   * and the breaker allow), sends a second one and takes whichever answers first (the race
+   * cancels the other). An attempt that fails leaves the other to answer.
+   */
+  async function hedged (first: Relay, second: () => Relay, hedge: HedgeOptions, breaker: CircuitBreaker, inv: Invocation, link: CallerLink): Promise<Outcome> {
+    const started = now()
+    hedge.budget.request()
+    const delay = hedge.budget.delayMs()
+    const observe = (o: Outcome): Outcome => { hedge.budget.observe(now() - started); return o }
+    if (delay === undefined) return observe(await first.head)
+    let timer: NodeJS.Timeout | undefined
+    const slow = await Promise.race([
+      first.head.then(() => false, () => false),
+      new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), delay) })
+    ])
+    clearTimeout(timer)
+    if (!slow) return observe(await first.head)
+    // An open (or probing) circuit means the endpoint is failing: a second attempt only adds load.
+    if (breaker.state !== 'closed') return observe(await first.head)
+    if (hedge.budget.tryHedge() !== true) {
+      hedge.count('budget_exhausted')
+      return observe(await first.head)
+    }
+    hedge.count('sent')
+    const other = second()
+    const won = await firstAnswer(first, other)
+    // The winner's status is what the token and route bookkeeping read.
+    link.relay = won[0]
+    const result = won[0] === other ? 'won' : 'wasted'
+    inv.state.hedge = result
+    hedge.count(result)
+    return observe(won[1])
+  }
+
+  /**
+   * One endpoint's go at the invocation: its route, its token, the attempt and the one replay
+   * after a 401. Resolves 'divert' when the answer (429/503) is left for a fallback.
+   */
+  async function viaEndpoint (inv: Invocation, name: string, plan: BodyPlan, link: CallerLink): Promise<Outcome> {
+    const { state } = inv
+    let route = deps.routes.peek(name) ?? await deps.routes.resolve(name)
+    let token = await tokenFor(route)
+    let outcome = await attempt(inv, route, token, plan, plan.replayable, link)
+    refusedCheck(route, token, link.relay?.status ?? 0)
+    if (outcome === 'replay' && !link.gone) {
+      state.replayed = true
+      route = await deps.routes.resolve(name)
+      token = await tokenFor(route)
+      outcome = await attempt(inv, route, token, plan, false, link)
+      refusedCheck(route, token, link.relay?.status ?? 0)
+    }
+    return outcome
+  }
+
   return {
     async forward (inv) {
       const { req, res, state } = inv
@@ -187,6 +279,7 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
         if (res.writableFinished) return
         link.gone = true
         link.relay?.callerGone()
+        link.hedge?.callerGone()
       })
       let plan: BodyPlan
       if (inv.body !== undefined) {
@@ -198,16 +291,27 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
         plan = await planBody(req, inv.bodyLimitBytes, deps.replayBufferBytes)
       }
       state.bytesIn = plan.bytes
-      let route = deps.routes.peek(inv.endpoint) ?? await deps.routes.resolve(inv.endpoint)
-      let token = await tokenFor(route)
-      let replay = await attempt(inv, route, token, plan, plan.replayable, link)
-      refusedCheck(route, token, link.relay?.status ?? 0)
-      if (replay === 'replay' && !link.gone) {
-        state.replayed = true
-        route = await deps.routes.resolve(inv.endpoint)
-        token = await tokenFor(route)
-        replay = await attempt(inv, route, token, plan, false, link)
-        refusedCheck(route, token, link.relay?.status ?? 0)
+      // Fallbacks need the body again: only a body held whole can go to a second endpoint.
+      const next = plan.replayable ? [...(inv.fallbacks ?? [])] : []
+      let name = inv.endpoint
+      for (;;) {
+        inv.divert = next.length > 0 ? fallsBack : undefined
+        let outcome: Outcome
+        try {
+          outcome = await viaEndpoint(inv, name, plan, link)
+        } catch (err) {
+          if (next.length === 0 || link.gone || res.headersSent || !(err instanceof RoutegateError) || !fallsBack(err)) throw err
+          outcome = 'divert'
+        }
+        if (outcome !== 'divert' || link.gone) return
+        name = next.shift() as string
+        link.relay = undefined
+        link.hedge = undefined
+        state.fallback = name
+        state.replayed = false
+        inv.onFallback?.(name)
+        // A fallback is its own endpoint: no hedging there, and its answer is what the caller gets.
+        inv.hedge = undefined
       }
     }
   }
@@ -224,7 +328,23 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
   }
 }
 
+/** The attempt that reaches its response headers first; when both fail, the first attempt's failure. */
+async function firstAnswer (first: Relay, other: Relay): Promise<[Relay, Outcome]> {
+  return await new Promise((resolve, reject) => {
+    let failed = 0
+    let firstFailure: Error | undefined
+    for (const r of [first, other]) {
+      r.head.then(o => { resolve([r, o]) }, (err: Error) => {
+        if (r === first) firstFailure = err
+        if (++failed === 2) reject(firstFailure ?? err)
+      })
+    }
+  })
+}
+
 interface CallerLink {
   gone: boolean
   relay: Relay | undefined
+  /** The second attempt of a hedged request, cancelled too when the caller leaves. */
+  hedge?: Relay | undefined
 }

@@ -13,8 +13,40 @@ import { completeEventsEnd, createSseScan, type SseScan } from './sse-events.js'
 import { upstreamError as upstreamErrorOf } from './upstream-errors.js'
 import { UsageTap } from './usage.js'
 
-/** How an attempt ended at its response headers: relayed to the caller, or a 401 to replay. */
-export type Outcome = 'relayed' | 'replay'
+/**
+ * How an attempt ended at its response headers: relayed to the caller, a 401 to replay, or an
+ * answer the invocation diverts to a fallback endpoint (429/503 before any byte was relayed).
+ */
+export type Outcome = 'relayed' | 'replay' | 'divert'
+
+/**
+ * Sees a relayed answer as it passes (the response cache keeps whole 200 JSON answers): the
+ * status and upstream headers, each body chunk as received, and how it ended.
+ */
+export interface AnswerTap {
+  start: (status: number, headers: Record<string, string | string[] | undefined>) => void
+  data: (chunk: Buffer) => void
+  end: () => void
+  /** The answer failed or was cut: whatever was seen is not whole. */
+  error: () => void
+}
+
+/**
+ * Two attempts of one hedged request: the first whose response headers arrive claims it; the
+ * other is cancelled there and then (its pool connection freed).
+ */
+export class HedgeRace {
+  readonly #relays: Relay[] = []
+  winner: Relay | undefined
+  add (relay: Relay): void { this.#relays.push(relay) }
+  /** True for the first caller; cancels every other attempt. */
+  claim (relay: Relay): boolean {
+    if (this.winner !== undefined) return this.winner === relay
+    this.winner = relay
+    for (const r of this.#relays) if (r !== relay) r.cancel()
+    return true
+  }
+}
 
 /**
  * The longest event an event stream may hold back while it waits for the event's blank line: a
@@ -62,7 +94,11 @@ export class Relay implements Dispatcher.DispatchHandler {
   readonly #stallMs: number
   #stall: NodeJS.Timeout | undefined
 
-  constructor (inv: Invocation, token: string, replayOn401: () => boolean, now: () => number, stallMs: number) {
+  readonly #race: HedgeRace | undefined
+
+  constructor (inv: Invocation, token: string, replayOn401: () => boolean, now: () => number, stallMs: number, race?: HedgeRace) {
+    this.#race = race
+    race?.add(this)
     this.#inv = inv
     this.#stallMs = stallMs
     this.#token = token
@@ -80,6 +116,15 @@ export class Relay implements Dispatcher.DispatchHandler {
     this.#controller?.abort(new CallerGone('request cancelled: the caller went away'))
   }
 
+  /** A hedge sibling won: this attempt is dropped, its request aborted. */
+  cancel (): void {
+    if (this.#mode !== 'pending') return
+    this.#mode = 'done'
+    this.#gone = true
+    this.#reject(new CallerGone('hedged attempt cancelled: the other attempt answered first'))
+    this.#controller?.abort(new CallerGone('hedged attempt cancelled'))
+  }
+
   onRequestStart (controller: Dispatcher.DispatchController): void {
     this.#controller = controller
     if (this.#gone) controller.abort(new CallerGone('request cancelled: the caller went away'))
@@ -92,6 +137,7 @@ export class Relay implements Dispatcher.DispatchHandler {
       controller.abort(new UpstreamInvalidResponse(`endpoint answered with status ${String(status).slice(0, 8)}`))
       return
     }
+    if (this.#race !== undefined && !this.#race.claim(this)) return
     this.status = status
     this.#inv.state.headersAt = this.#now()
     if (status === 401 && this.#replayOn401()) {
@@ -99,6 +145,12 @@ export class Relay implements Dispatcher.DispatchHandler {
       this.#resolve('replay')
       return
     }
+    if (this.#inv.divert?.(status) === true) {
+      this.#mode = 'discard'
+      this.#resolve('divert')
+      return
+    }
+    this.#inv.tap?.start(status, headers)
     const out = downstreamHeaders(headers, this.#token, this.#inv.responseHeaders)
     this.#inv.state.tokenEchoes = out.tokenEchoes
     const type = headers['content-type']
@@ -154,6 +206,7 @@ export class Relay implements Dispatcher.DispatchHandler {
       return
     }
     if (this.#mode !== 'relay' || !this.#writeHead()) return
+    this.#inv.tap?.data(chunk)
     this.#usage?.push(chunk)
     const out = this.#sse === undefined ? chunk : this.#wholeEvents(controller, chunk)
     if (out === undefined) return
@@ -272,6 +325,7 @@ export class Relay implements Dispatcher.DispatchHandler {
       this.#writeCollected()
     } else if (mode === 'relay' && this.#writeHead()) {
       this.#mode = 'done'
+      this.#inv.tap?.end()
       if (this.#usage !== undefined) this.#inv.state.usage = this.#usage.usage()
       this.#releaseHeld()
       this.#inv.res.end()
@@ -284,6 +338,7 @@ export class Relay implements Dispatcher.DispatchHandler {
     this.#clearStall()
     const mode = this.#mode
     this.#mode = 'done'
+    if (mode === 'relay') this.#inv.tap?.error()
     if (mode === 'pending') {
       this.#reject(upstreamErrorOf(err))
       return

@@ -12,7 +12,7 @@ import { CallerGone, EndpointNotFound, PayloadTooLarge } from '../errors.js'
 import type { ConcurrencyLimiter } from '../limits/concurrency.js'
 import type { Governor } from '../limits/governor.js'
 import { reserveTokens } from '../limits/reserve.js'
-import type { Metrics } from '../metrics/index.js'
+import { codeLabel, type Metrics } from '../metrics/index.js'
 import { asksBase64Embeddings } from '../proxy/embeddings.js'
 import { writeJson } from '../proxy/error-response.js'
 import type { Forwarder } from '../proxy/forwarder.js'
@@ -21,8 +21,13 @@ import { checkDeclaredLength, readBounded } from '../proxy/request-body.js'
 import { checkAllowed, checkLimits, identify, routeTo, takeSlot, usedTokens } from './admission.js'
 import { CLIENT_REQUEST_ID, clientRequestIdValue, withClientRequestId } from './client-request-id.js'
 import { answerError } from './errors.js'
-import { ObjectScanner } from './json-scan.js'
+import { ObjectScanner, type ScanResult } from './json-scan.js'
 import type { Exchange } from './exchange.js'
+import { bypasses, cacheKey, type CachedAnswer } from '../cache/response-cache.js'
+import { captureAnswer } from '../cache/capture.js'
+import { fallbackOrder } from '../proxy/fallback.js'
+import type { ShadowSender } from '../proxy/shadow.js'
+import type { EndpointFeatures } from './features.js'
 import { checkJsonBody, createModelSplitter, echoableModel, modelList, type OpenAiRoute } from './openai.js'
 
 export interface HandlerDeps {
@@ -34,6 +39,9 @@ export interface HandlerDeps {
   governor: Governor
   concurrency: ConcurrencyLimiter
   forwarder: Forwarder
+  /** The opt-in features of an endpoint (cache, shadow, hedge, fallback), if it uses any. */
+  features?: (name: string) => EndpointFeatures | undefined
+  shadows?: ShadowSender
   metrics: Pick<Metrics, 'endpointSeries'>
   trustProxy: boolean
   /** Whether the listener is TLS (X-Forwarded-Proto). */
@@ -89,8 +97,18 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     if (release !== undefined) ex.res.once('close', release)
   }
 
-  async function forward (ex: Exchange, endpoint: EndpointConfig, rewritten?: Buffer, embeddingsBase64 = false): Promise<void> {
+  async function forward (ex: Exchange, endpoint: EndpointConfig, caller: Caller, rewritten?: Buffer, embeddingsBase64 = false): Promise<void> {
     const { req, res } = ex
+    const features = deps.features?.(endpoint.name)
+    let attribution: ScanResult | undefined
+    if (rewritten === undefined && (features?.cache !== undefined || endpoint.clientRequestId)) {
+      // The cache keys on the body's bytes and attribution edits them: read it whole (within the
+      // endpoint's limit), scanned for client_request_id as it arrives when that is asked for.
+      if (req.headers.expect !== undefined && !res.headersSent) res.writeContinue()
+      const scanner = endpoint.clientRequestId ? new ObjectScanner({ name: CLIENT_REQUEST_ID }) : undefined
+      rewritten = await readBounded(req, endpoint.bodyLimitBytes, scanner === undefined ? undefined : (chunk) => { scanner.write(chunk) })
+      attribution = scanner?.end()
+    }
     // The exchange keeps the series it counted in, so the decrement hits the same one even if
     // a reload removes the endpoint meanwhile.
     ex.series = deps.metrics.endpointSeries(endpoint.name)
@@ -111,19 +129,115 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       withoutField(headers, 'accept-encoding')
       headers.push('accept-encoding', 'identity')
     }
-    await deps.forwarder.forward({
-      req,
-      res,
-      endpoint: endpoint.name,
-      bodyLimitBytes: endpoint.bodyLimitBytes,
-      headers,
-      responseHeaders: answerHeaders(ex.id),
-      requestId: ex.id,
-      state: ex.forward,
-      body: rewritten,
-      shape: ex.shape,
-      openai: ex.route !== undefined,
-      embeddingsBase64
+    const responseHeaders = answerHeaders(ex.id)
+    const series = ex.series
+    let tap: ReturnType<typeof captureAnswer> | undefined
+    let settle: ((a: CachedAnswer | undefined) => void) | undefined
+    const cache = features?.cache
+    if (cache !== undefined && rewritten !== undefined) {
+      if (embeddingsBase64 || bypasses(req.headers['cache-control'])) {
+        // A base64 embeddings answer is re-encoded on its way: the bytes to keep are not the endpoint's.
+        ex.forward.cache = 'bypass'
+      } else {
+        const key = cacheKey(endpoint.name, cache.perCaller ? caller.name : undefined, rewritten)
+        let look = cache.store.lookup(key)
+        if (look.result === 'coalesced') {
+          const shared = await look.wait
+          if (shared !== undefined) return answerFromCache(ex, shared, 'coalesced')
+          look = cache.store.lookup(key)
+        }
+        if (look.result === 'hit') return answerFromCache(ex, look.answer, 'hit')
+        ex.forward.cache = 'miss'
+        if (look.result === 'miss') {
+          settle = look.settle
+          tap = captureAnswer(cache.store.maxEntryBytes, look.settle)
+          // However the request ends, waiters are released (settle is idempotent).
+          res.once('close', () => { settle?.(undefined) })
+        }
+      }
+      series.cache(ex.forward.cache).inc()
+      responseHeaders.push('x-routegate-cache', ex.forward.cache === 'bypass' ? 'bypass' : 'miss')
+    }
+    // After the cache look-up: the id is unique per request, so the key is the body without it.
+    if (endpoint.clientRequestId && rewritten !== undefined) rewritten = attributed(rewritten, attribution, caller.name, ex.id)
+    const shadow = features?.shadow
+    const fallbacks = features === undefined || features.fallback.length === 0
+      ? undefined
+      : fallbackOrder(endpoint.name, features.fallback, name => {
+        const e = deps.endpoint(name)
+        return e !== undefined && authorize(caller, name, e.action).ok
+      })
+    const hedge = features?.hedge
+    try {
+      await deps.forwarder.forward({
+        req,
+        res,
+        tap,
+        fallbacks,
+        onFallback: fallbacks === undefined ? undefined : (to) => { series.fallback(to).inc() },
+        hedge: hedge === undefined ? undefined : { budget: hedge, count: (r) => { series.hedges(r).inc() } },
+        sent: shadow === undefined ? undefined : (body) => { sendShadow(endpoint.name, shadow, headers, body) },
+        endpoint: endpoint.name,
+        bodyLimitBytes: endpoint.bodyLimitBytes,
+        headers,
+        responseHeaders,
+        requestId: ex.id,
+        state: ex.forward,
+        body: rewritten,
+        shape: ex.shape,
+        openai: ex.route !== undefined,
+        embeddingsBase64
+      })
+    } catch (err) {
+      settle?.(undefined)
+      throw err
+    }
+  }
+
+  /**
+   * Attribution (client-request-id.ts): a JSON object body without a top-level
+   * `client_request_id` gets `<caller>:<request id>` as its first member; any other body is
+   * forwarded as it came. `scan` is the body's scan when it was made as the body arrived.
+   */
+  function attributed (body: Buffer, scan: ScanResult | undefined, caller: string, id: string): Buffer {
+    if (scan === undefined) {
+      const scanner = new ObjectScanner({ name: CLIENT_REQUEST_ID })
+      scanner.write(body)
+      scan = scanner.end()
+    }
+    return scan.verdict === 'object' && scan.member.kind === 'missing' ? withClientRequestId(body, clientRequestIdValue(caller, id)) : body
+  }
+
+  /** A cache hit (or a coalesced miss's shared answer): 200 from memory, no token, no upstream call. */
+  function answerFromCache (ex: Exchange, answer: CachedAnswer, result: 'hit' | 'coalesced'): void {
+    ex.forward.cache = result
+    ex.series?.cache(result).inc()
+    ex.forward.bytesOut = answer.body.length
+    if (ex.res.destroyed) return
+    ex.res.writeHead(200, ['content-type', answer.contentType, 'content-length', String(answer.body.length), 'x-request-id', ex.id, 'x-routegate-cache', 'hit'])
+    ex.res.end(answer.body)
+  }
+
+  /**
+   * The shadow copy of a request the forwarder has just sent: sampled and bounded by the gate,
+   * then fire and forget. Its status and latency count under the shadow endpoint's own label.
+   */
+  function sendShadow (primary: string, shadow: NonNullable<EndpointFeatures['shadow']>, headers: readonly string[], body: Buffer | undefined): void {
+    const sender = deps.shadows
+    if (sender === undefined) return
+    const decision = shadow.gate.admit(body?.length)
+    const counts = deps.metrics.endpointSeries(primary)
+    if (!decision.send) {
+      if (decision.why !== 'unsampled') counts.shadow(decision.why).inc()
+      return
+    }
+    counts.shadow('sent').inc()
+    const own = deps.metrics.endpointSeries(shadow.to)
+    sender.send(shadow.to, headers, body as Buffer, (o) => {
+      decision.release()
+      own.upstream.observe(o.ms / 1000)
+      if (o.ok) own.requests(codeLabel(o.status)).inc()
+      else counts.shadow('failed').inc()
     })
   }
 
@@ -135,28 +249,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     if (caller.limits !== undefined || endpoint.limits !== undefined) await checkLimits(deps.governor, { caller, endpoint })
     holdSlot(ex, caller)
     checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
-    await forward(ex, endpoint, endpoint.clientRequestId ? await attributedBody(ex, caller, endpoint) : undefined)
-  }
-
-  /**
-   * Attribution on the invocation route: the body is read (within the endpoint's limit) and
-   * scanned as it arrives; a JSON object without a top-level `client_request_id` gets one, and
-   * every other body is forwarded as it came (client-request-id.ts).
-   */
-  async function attributedBody (ex: Exchange, caller: Caller, endpoint: EndpointConfig): Promise<Buffer> {
-    if (ex.req.headers.expect !== undefined && !ex.res.headersSent) ex.res.writeContinue()
-    const scanner = new ObjectScanner({ name: CLIENT_REQUEST_ID })
-    const raw = await readBounded(ex.req, endpoint.bodyLimitBytes, (chunk) => { scanner.write(chunk) })
-    const scan = scanner.end()
-    return scan.verdict === 'object' && scan.member.kind === 'missing' ? withClientRequestId(raw, clientRequestIdValue(caller.name, ex.id)) : raw
-  }
-
-  /** Attribution on the OpenAI routes: `body` is a JSON object already (the model split checked it). */
-  function withAttribution (body: Buffer, caller: Caller, endpoint: EndpointConfig, id: string): Buffer {
-    if (!endpoint.clientRequestId) return body
-    const scanner = new ObjectScanner({ name: CLIENT_REQUEST_ID })
-    scanner.write(body)
-    return scanner.end().member.kind === 'missing' ? withClientRequestId(body, clientRequestIdValue(caller.name, id)) : body
+    await forward(ex, endpoint, caller)
   }
 
   async function openai (ex: Exchange, route: string): Promise<void> {
@@ -183,7 +276,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     // Settled when the answer ends: its usage, a refund, or the reservation kept.
     if (reservation !== undefined) ex.res.once('close', () => { reservation.settle(usedTokens(ex.forward)) })
     // The caller's SDK decodes base64: an answer of numbers is re-encoded on its way back.
-    await forward(ex, endpoint, withAttribution(body, caller, endpoint, ex.id), route === 'embeddings' && asksBase64Embeddings(raw))
+    await forward(ex, endpoint, caller, body, route === 'embeddings' && asksBase64Embeddings(raw))
   }
 
   async function models (ex: Exchange): Promise<void> {

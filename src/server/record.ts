@@ -84,6 +84,9 @@ export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
       promptTokens: usage?.promptTokens,
       completionTokens: usage?.completionTokens,
       replayed: f.replayed || undefined,
+      cache: f.cache,
+      fallback: f.fallback,
+      hedge: f.hedge,
       tokenEchoes: f.tokenEchoes > 0 ? f.tokenEchoes : undefined
     }
     if (status >= 500) {

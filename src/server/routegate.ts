@@ -21,6 +21,8 @@ import { buildAdmin } from './admin.js'
 import { buildGateway, type GatewayDeps } from './gateway.js'
 import { createExchanges } from './exchange.js'
 import { createHandlers, type Handlers } from './handlers.js'
+import { buildFeatures } from './features.js'
+import { createShadowSender } from '../proxy/shadow.js'
 import { createAccessLogger } from './logger.js'
 import { createRecorder } from './record.js'
 import { createForwarder } from '../proxy/forwarder.js'
@@ -163,7 +165,11 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
       replayBufferBytes: config.server.replayBufferBytes,
       debug: (fields, msg) => { logger.debug(fields, msg) }
     })
+    const features = buildFeatures(cfg.endpoints, { now: monotonic, random: opts.random })
+    for (const e of cfg.endpoints) metrics.showFeatures(e.name, { cache: e.cache !== undefined, shadow: e.shadow !== undefined, hedge: e.hedge !== undefined, fallback: e.fallback })
     const handlers = createHandlers({
+      features: (name) => features.get(name),
+      shadows: createShadowSender({ pools, tokens: broker, routes: registry, now: monotonic }),
       endpoint: (name) => registry.endpoint(name),
       names: () => registry.names(),
       loadedAt: now(),

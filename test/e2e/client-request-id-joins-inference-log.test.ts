@@ -1,5 +1,6 @@
 import t from 'tap'
 import { request } from 'undici'
+import type { InferenceRow } from '@routegate/databricks-emulator'
 import { startStack, CALLER_KEY } from '../helpers/stack.js'
 
 // endpoints[].clientRequestId: the endpoint's inference-log row names the caller and the
@@ -11,7 +12,7 @@ t.test('client_request_id joins a caller request to the endpoint\'s inference-lo
       for (const e of doc.endpoints) if (e.name !== 'feed-ads') e.clientRequestId = true
     }
   })
-  const rowOf = (endpoint: string, requestId: string): Record<string, unknown> | undefined =>
+  const rowOf = (endpoint: string, requestId: string): InferenceRow | undefined =>
     s.emu.inferenceLog(endpoint).find(r => typeof r.client_request_id === 'string' && r.client_request_id.endsWith(`:${requestId}`))
 
   // The invocation route: the member goes first, the caller's bytes follow as sent.

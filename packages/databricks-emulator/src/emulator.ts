@@ -33,7 +33,7 @@ export function buildEmulator (opts?: EmulatorOptions): Emulator {
     tokens: new TokenStore({ now: options.now }),
     stats: new StatsRecorder(),
     inferenceLog: new InferenceLog(),
-    faults: new FaultController(),
+    faults: new FaultController(opts?.random),
     lifecycle: new Lifecycle()
   }
 

@@ -38,6 +38,12 @@ export interface DataPlaneFault {
   retryAfter?: string
   /** Delay before the response headers. */
   latencyMs?: number
+  /**
+   * A latency distribution: each request waits one of these delays before its headers, picked
+   * with probability weight ÷ total weight (e.g. `[{ ms: 5, weight: 99 }, { ms: 100, weight: 1 }]`
+   * is a p50 of 5 ms and a p99 of 100 ms). Added to `latencyMs`. Best used without `times`.
+   */
+  delays?: Array<{ ms: number, weight: number }>
   /** Never answer; the socket is released when the client leaves or the emulator closes. */
   hang?: boolean
   /** Destroy the socket (TCP reset) as soon as the request arrives. */
@@ -81,9 +87,32 @@ interface ColdStartRule {
 const ALL = ''
 
 export class FaultController {
+  readonly #random: () => number
   #token: TokenFault | undefined
   #dataPlane = new Map<string, DataPlaneFault>()
   #coldStart = new Map<string, ColdStartRule>()
+
+  /** `random`: uniform in [0, 1), for latency distributions (default Math.random). */
+  constructor (random: () => number = Math.random) {
+    this.#random = random
+  }
+
+  /** The delay a request to which `fault` applies waits before its headers (latencyMs plus a pick from delays). */
+  delayOf (fault: DataPlaneFault): number {
+    let ms = fault.latencyMs ?? 0
+    const delays = fault.delays
+    if (delays !== undefined && delays.length > 0) {
+      const total = delays.reduce((n, d) => n + d.weight, 0)
+      let r = this.#random() * total
+      let pick = delays[delays.length - 1] as { ms: number }
+      for (const d of delays) {
+        if (r < d.weight) { pick = d; break }
+        r -= d.weight
+      }
+      ms += pick.ms
+    }
+    return ms
+  }
 
   /** Replaces the token-endpoint fault. */
   token (fault: TokenFault): void {
@@ -184,6 +213,9 @@ function checkDataPlane (f: DataPlaneFault): DataPlaneFault {
   optional(f.status, 'status', isStatus)
   optional(f.retryAfter, 'retryAfter', v => typeof v === 'string')
   optional(f.latencyMs, 'latencyMs', isDelay)
+  optional(f.delays, 'delays', v => Array.isArray(v) && v.length > 0 && v.length <= 100 &&
+    v.every(d => typeof d === 'object' && d !== null && isDelay((d as { ms: unknown }).ms) && isDelay((d as { weight: unknown }).weight)) &&
+    v.some(d => (d as { weight: number }).weight > 0))
   optional(f.hang, 'hang', v => typeof v === 'boolean')
   optional(f.reset, 'reset', v => typeof v === 'boolean')
   optional(f.resetAfterChunks, 'resetAfterChunks', v => Number.isSafeInteger(v) && (v as number) >= 0)
@@ -195,7 +227,7 @@ function checkDataPlane (f: DataPlaneFault): DataPlaneFault {
   // A header value: visible ASCII and spaces only, or node refuses to send it.
   optional(f.reasonPhrase, 'reasonPhrase', v => typeof v === 'string' && /^[\x20-\x7e]*$/.test(v))
   optional(f.times, 'times', v => Number.isSafeInteger(v) && (v as number) > 0)
-  return { ...f }
+  return f.delays === undefined ? { ...f } : { ...f, delays: f.delays.map(d => ({ ms: d.ms, weight: d.weight })) }
 }
 
 function checkColdStart (f: ColdStartFault): ColdStartFault {

@@ -146,6 +146,8 @@ export interface EmulatorOptions {
   dataPlaneTokenTtlSeconds?: number
   /** Millisecond clock for token issue and expiry. Default `Date.now`. */
   now?: () => number
+  /** Uniform in [0, 1): picks from data-plane latency distributions (`delays`). Default `Math.random`. */
+  random?: () => number
   /** Fastify `logger` option; a pino-like instance is passed as `loggerInstance`. Default false. */
   logger?: boolean | object
   /** Delay between SSE chunks. Default 10 ms. */

@@ -159,7 +159,8 @@ export function invocationRoutes (ctx: EmulatorContext) {
         ctx.lifecycle.hold(request.raw.socket)
         return reply
       }
-      if (fault.latencyMs !== undefined && !(await ctx.lifecycle.sleep(fault.latencyMs))) return abandon(request, reply)
+      const delay = ctx.faults.delayOf(fault)
+      if (delay > 0 && !(await ctx.lifecycle.sleep(delay))) return abandon(request, reply)
       if (fault.status === undefined && fault.body === undefined) {
         if (fault.resetAfterChunks !== undefined) cuts.set(request, { afterChunks: fault.resetAfterChunks, midEvent: fault.cutMidEvent === true })
         return undefined

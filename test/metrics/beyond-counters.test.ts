@@ -1,0 +1,26 @@
+import t from 'tap'
+import { createMetrics } from '../../src/metrics/index.js'
+
+t.test('cache, shadow, hedge and fallback counters: by endpoint, shown at zero for the features in use', async t => {
+  const m = createMetrics({ endpoints: ['fraud', 'fraud-v2', 'fraud-eu'], workspaces: ['prod'], defaultMetrics: false })
+  m.showFeatures('fraud', { cache: true, shadow: true, hedge: true, fallback: ['fraud-eu'] })
+  let text = await m.registry.metrics()
+  for (const r of ['hit', 'miss', 'bypass', 'coalesced']) t.match(text, `routegate_cache_requests_total{endpoint="fraud",result="${r}"} 0`)
+  for (const r of ['sent', 'skipped_busy', 'skipped_size', 'failed']) t.match(text, `routegate_shadow_requests_total{endpoint="fraud",result="${r}"} 0`)
+  for (const r of ['sent', 'won', 'wasted', 'budget_exhausted']) t.match(text, `routegate_hedges_total{endpoint="fraud",result="${r}"} 0`)
+  t.match(text, 'routegate_fallbacks_total{endpoint="fraud",to="fraud-eu"} 0')
+  t.notMatch(text, 'endpoint="fraud-v2",result=', 'an endpoint without the features has no series')
+  const s = m.endpointSeries('fraud')
+  s.cache('hit').inc()
+  s.cache('hit').inc()
+  s.shadow('skipped_busy').inc()
+  s.hedges('won').inc()
+  s.fallback('fraud-eu').inc()
+  s.fallback('removed-since').inc()
+  text = await m.registry.metrics()
+  t.match(text, 'routegate_cache_requests_total{endpoint="fraud",result="hit"} 2')
+  t.match(text, 'routegate_shadow_requests_total{endpoint="fraud",result="skipped_busy"} 1')
+  t.match(text, 'routegate_hedges_total{endpoint="fraud",result="won"} 1')
+  t.match(text, 'routegate_fallbacks_total{endpoint="fraud",to="fraud-eu"} 1')
+  t.match(text, 'routegate_fallbacks_total{endpoint="fraud",to="unknown"} 1', 'a name not configured is bounded to unknown')
+})
