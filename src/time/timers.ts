@@ -20,4 +20,3 @@ export const realTimers: Timers = {
   setInterval: (fn, ms) => setInterval(fn, ms),
   clearInterval: (timer) => { clearInterval(timer as NodeJS.Timeout | undefined) }
 }
-
