@@ -1,7 +1,7 @@
 // The manual clock every time-bound unit test relies on: if it ran timers early, late or out of
 // order, those tests would pass for the wrong reason.
 import t from 'tap'
-import { manualTime } from '../helpers/manual-time.js'
+import { manualTime, runUntilSettled } from '../helpers/manual-time.js'
 import { realTimers } from '../../src/time/timers.js'
 
 t.test('timers run at their instant, in time order, only when the clock is advanced', async t => {
@@ -67,6 +67,16 @@ t.test('a runaway interval fails the advance instead of hanging', async t => {
   const time = manualTime(0)
   time.timers.setInterval(() => {}, 1)
   await t.rejects(time.advance(1_000_000), /more than 100000 timers/)
+})
+
+t.test('runUntilSettled moves the clock until a timer-bound promise settles, and gives up at its limit', async t => {
+  const time = manualTime(0)
+  const later = new Promise<string>(resolve => { time.timers.setTimeout(() => resolve('done'), 250) })
+  t.equal(await runUntilSettled(time, later, 100), 'done')
+  t.equal(time.now(), 300, 'in 100 ms steps, no further than the step that settled it')
+  const failing = new Promise<never>((_resolve, reject) => { time.timers.setTimeout(() => reject(new Error('boom')), 50) })
+  await t.rejects(runUntilSettled(time, failing, 100), /boom/, 'a rejection comes through')
+  await t.rejects(runUntilSettled(time, new Promise(() => {}), 100, 1000), /still pending after 1000 ms/)
 })
 
 t.test('realTimers are Node\'s own', async t => {
