@@ -17,6 +17,7 @@ import { CircuitBreaker } from '../proxy/breaker.js'
 import { Pools } from '../proxy/pools.js'
 import { TokenBroker } from '../tokens/broker.js'
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../tokens/policy.js'
+import { realTimers, type Timers } from '../time/timers.js'
 import { buildAdmin } from './admin.js'
 import { buildGateway, type GatewayDeps } from './gateway.js'
 import { createExchanges } from './exchange.js'
@@ -36,6 +37,11 @@ export interface RoutegateOptions {
   now?: () => number
   /** Monotonic clock in ms: rate limits and circuit breakers, immune to wall-clock jumps. Default performance.now. */
   monotonic?: () => number
+  /**
+   * What the token broker schedules on (mint spacing, fetch timeouts); default Node's. The
+   * overload guard keeps the real ones: it measures the real event loop.
+   */
+  timers?: Timers
   random?: () => number
   backoff?: BackoffPolicy
   /** Node's default process metrics; on in production, off in tests that build many instances. */
@@ -100,6 +106,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   const { config, logger } = opts
   const now = opts.now ?? Date.now
   const monotonic = opts.monotonic ?? (() => performance.now())
+  const timers = opts.timers ?? realTimers
   // Built in dependency order: each piece gets what it needs, nothing is patched in later.
   const metrics = createMetrics({
     endpoints: config.endpoints.map(e => e.name),
@@ -109,6 +116,8 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   const broker = new TokenBroker({
     logger: logger.child({ component: 'tokens' }),
     now,
+    monotonic,
+    timers,
     random: opts.random,
     fetchTimeoutMs: config.tokens.fetchTimeoutMs,
     cacheSize: config.tokens.cacheSize,

@@ -6,6 +6,7 @@ import { NoToken, TokenEndpointError, TokenUnavailable } from '../errors.js'
 import type { MintedToken } from './grants.js'
 import { CREDENTIAL_CODES, type OAuthCode } from './oauth-errors.js'
 import { backoffDelay, DEFAULT_BACKOFF, holdToken, type BackoffPolicy, type HeldToken } from './policy.js'
+import { realTimers, type Timer, type Timers } from '../time/timers.js'
 
 /** What a token is for. `key` identifies the cache entry; `endpoint` labels metrics (none for workspace tokens). */
 export interface TokenSpec {
@@ -32,6 +33,10 @@ export interface BrokerOptions {
   logger: Logger
   /** Monotonic-enough wall clock in ms; tests inject a fake one. */
   now?: () => number
+  /** Monotonic clock in ms, for fetch durations; default performance.now. */
+  monotonic?: () => number
+  /** The mint-spacing wait and the fetch timeout run on these; default Node's. */
+  timers?: Timers
   random?: () => number
   /** Timeout of one mint. */
   fetchTimeoutMs?: number
@@ -74,13 +79,16 @@ export class TokenBroker {
   readonly #entries: LRUCache<string, Entry>
   readonly #log: Logger
   readonly #now: () => number
+  readonly #monotonic: () => number
+  readonly #timers: Timers
   readonly #random: () => number
   readonly #fetchTimeoutMs: number
   readonly #jitterMs: number
   readonly #backoff: BackoffPolicy
   readonly #events: BrokerEvents
   readonly #aborts = new Set<AbortController>()
-  readonly #timers = new Set<NodeJS.Timeout>()
+  /** Timers close() clears: a pending one must not keep the process alive. */
+  readonly #pending = new Set<Timer>()
   readonly #sleepers = new Set<() => void>()
   /** Keys whose tokens were refused and none accepted since. */
   readonly #refusing = new Set<string>()
@@ -89,6 +97,8 @@ export class TokenBroker {
   constructor (opts: BrokerOptions) {
     this.#log = opts.logger
     this.#now = opts.now ?? Date.now
+    this.#monotonic = opts.monotonic ?? (() => performance.now())
+    this.#timers = opts.timers ?? realTimers
     this.#random = opts.random ?? Math.random
     this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? TOKENS_DEFAULTS.fetchTimeoutMs
     this.#jitterMs = opts.refreshJitterMs ?? TOKENS_DEFAULTS.refreshJitterMs
@@ -212,7 +222,7 @@ export class TokenBroker {
   close (): void {
     this.#closed = true
     for (const ac of this.#aborts) ac.abort()
-    for (const t of this.#timers) clearTimeout(t)
+    for (const t of this.#pending) this.#timers.clearTimeout(t)
     // Mints waiting for their one-second slot go on at once, and fail as closed.
     for (const wake of this.#sleepers) wake()
     this.#sleepers.clear()
@@ -250,9 +260,9 @@ export class TokenBroker {
 
   #after (ms: number): Promise<void> {
     return new Promise(resolve => {
-      const wake = (): void => { this.#timers.delete(t); this.#sleepers.delete(wake); resolve() }
-      const t = setTimeout(wake, Math.min(ms, MIN_MINT_SPACING_MS))
-      this.#timers.add(t)
+      const wake = (): void => { this.#pending.delete(t); this.#sleepers.delete(wake); resolve() }
+      const t = this.#timers.setTimeout(wake, Math.min(ms, MIN_MINT_SPACING_MS))
+      this.#pending.add(t)
       this.#sleepers.add(wake)
     })
   }
@@ -262,14 +272,14 @@ export class TokenBroker {
     entry.lastMintAt = this.#now()
     const ac = new AbortController()
     this.#aborts.add(ac)
-    const timer = setTimeout(() => ac.abort(), this.#fetchTimeoutMs)
+    const timer = this.#timers.setTimeout(() => { ac.abort() }, this.#fetchTimeoutMs)
     // close() clears it too: a mint that never settles must not keep the process alive.
-    this.#timers.add(timer)
+    this.#pending.add(timer)
     const started = this.#now()
-    const t0 = performance.now()
+    const t0 = this.#monotonic()
     try {
       const minted = await spec.mint(ac.signal)
-      this.#events.fetched?.(spec.workspace, 'success', (performance.now() - t0) / 1000)
+      this.#events.fetched?.(spec.workspace, 'success', (this.#monotonic() - t0) / 1000)
       // Uniform jitter in [0, min(refreshJitterMs, lifetime / 10)], so replicas spread out.
       const jitter = this.#random() * Math.min(this.#jitterMs, minted.expiresInMs / 10)
       // Lifetime counts from before the request was sent, so clock skew errs on the safe side.
@@ -284,12 +294,12 @@ export class TokenBroker {
       this.#events.tokenChanged?.(entry.endpoints, held.expiresAt)
       return held
     } catch (e) {
-      this.#events.fetched?.(spec.workspace, 'failure', (performance.now() - t0) / 1000)
+      this.#events.fetched?.(spec.workspace, 'failure', (this.#monotonic() - t0) / 1000)
       this.#recordFailure(entry, spec, e, ac.signal.aborted)
       throw this.#unavailable(spec, entry, this.#now())
     } finally {
-      clearTimeout(timer)
-      this.#timers.delete(timer)
+      this.#timers.clearTimeout(timer)
+      this.#pending.delete(timer)
       this.#aborts.delete(ac)
     }
   }

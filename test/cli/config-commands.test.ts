@@ -4,26 +4,28 @@ import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
 const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))
+// A bound for a hung binary, not a slow machine: a start-up takes about 0.2 s on a quiet
+// 2-core machine and has taken over 15 s with two suites running beside it.
+const SPAWN_TIMEOUT_MS = 60_000
 
 function run (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> {
   return new Promise(resolve => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 15_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: SPAWN_TIMEOUT_MS }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : Number((err as { code?: number }).code ?? 1), stdout, stderr })
     })
   })
 }
 
 t.test('hash-key makes a key and prints its sha256, or hashes a given one', async t => {
-  const made = await run(['hash-key'])
+  const long = 'rgk_a-key-of-the-callers-own-choosing-0123'
+  // Independent processes, started together.
+  const [made, given, short] = await Promise.all([run(['hash-key']), run(['hash-key', long]), run(['hash-key', 'test'])])
   t.equal(made.code, 0)
   const key = /key: +(\S+)/.exec(made.stdout)?.[1] ?? ''
   const hash = /keySha256: ([0-9a-f]{64})/.exec(made.stdout)?.[1]
   t.match(key, /^rgk_/)
   t.equal(hash, createHash('sha256').update(key).digest('hex'))
-  const long = 'rgk_a-key-of-the-callers-own-choosing-0123'
-  const given = await run(['hash-key', long])
   t.equal(given.stdout.trim(), `keySha256: ${createHash('sha256').update(long).digest('hex')}`)
-  const short = await run(['hash-key', 'test'])
   t.equal(short.code, 64, 'a key shorter than 32 characters is refused')
   t.match(short.stderr, /at least 32 characters/)
 })
@@ -37,7 +39,12 @@ t.test('check-config prints the resolved config with secrets masked, and names b
   const good = `${dir}/good.yaml`
   const { writeFileSync, readFileSync } = await import('node:fs')
   writeFileSync(good, readFileSync(good, 'utf8').replace('SECRET_PATH', `${dir}/secret.txt`))
-  const ok = await run(['check-config', '--config', good], { CID: 'client-123' })
+  const [ok, bad, missingEnv, usage] = await Promise.all([
+    run(['check-config', '--config', good], { CID: 'client-123' }),
+    run(['check-config', '--config', `${dir}/bad.yaml`]),
+    run(['check-config', '--config', good]),
+    run(['frobnicate'])
+  ])
   t.equal(ok.code, 0, ok.stderr)
   const printed = JSON.parse(ok.stdout)
   t.equal(printed.workspaces[0].clientId, 'client-123')
@@ -46,13 +53,10 @@ t.test('check-config prints the resolved config with secrets masked, and names b
   t.equal(printed.workspaces[0].workspaceId, '1444828305810485', 'a YAML number is taken as the string of its digits')
   t.equal(printed.endpoints[0].url, 'https://abc.serving.cloud.databricks.com/1444828305810485/serving-endpoints/fraud/invocations')
 
-  const bad = await run(['check-config', '--config', `${dir}/bad.yaml`])
   t.equal(bad.code, 1)
   t.match(bad.stderr, /unknown field 'extra'/)
-  const missingEnv = await run(['check-config', '--config', good])
   t.equal(missingEnv.code, 1)
   t.match(missingEnv.stderr, /workspaces\[0\]\.clientId: environment variable CID is not set/)
-  const usage = await run(['frobnicate'])
   t.equal(usage.code, 64)
   t.match(usage.stderr, /unknown command 'frobnicate'/)
 })

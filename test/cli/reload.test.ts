@@ -49,7 +49,10 @@ t.test('SIGHUP swaps the config in under traffic; a broken file leaves the runni
     await r.body.dump()
     return r.statusCode
   }
-  for (let i = 0; i < 100; i++) {
+  // Polls return as soon as their condition holds; WAIT_MS only bounds a failure, generously (a
+  // loaded 2-core machine running two suites has taken over 5 s to start the binary).
+  const WAIT_MS = 60_000
+  for (const end = Date.now() + WAIT_MS; Date.now() < end && child.exitCode === null;) {
     if (await request(`http://127.0.0.1:${adminPort}/readyz`).then(r => r.body.dump().then(() => r.statusCode === 200), () => false)) break
     await sleep(50)
   }
@@ -66,7 +69,7 @@ t.test('SIGHUP swaps the config in under traffic; a broken file leaves the runni
     }
   }))
   const until = async (probe: () => Promise<number>, want: number): Promise<boolean> => {
-    for (let i = 0; i < 100; i++) {
+    for (const end = Date.now() + WAIT_MS; Date.now() < end;) {
       if (await probe() === want) return true
       await sleep(30)
     }
@@ -88,13 +91,14 @@ t.test('SIGHUP swaps the config in under traffic; a broken file leaves the runni
 
   writeFileSync(file, '{ "workspaces": [ broken')
   child.kill('SIGHUP')
-  await sleep(300)
+  const reloads = async (): Promise<string> => await (await request(`http://127.0.0.1:${adminPort}/metrics`)).body.text()
+  t.ok(await until(async () => /routegate_config_reloads_total\{result="failure"\} 1/.test(await reloads()) ? 1 : 0, 1), 'the broken file was read')
   t.equal(await call('fraud-model', KEYS.rotated), 200, 'a broken file changes nothing')
   t.equal(await call('feed-ads', KEYS.steady), 200)
 
   load.running = false
   await traffic
-  t.ok(statuses.length > 20, `${statuses.length} requests during the reloads`)
+  t.ok(statuses.length >= 4, `${statuses.length} requests during the reloads`)
   t.same([...new Set(statuses)], [200], 'not one failed')
   t.equal(emu.mintsFor('fraud-model'), mintsBefore, 'no token minted again for the unchanged endpoint')
   const metrics = await (await request(`http://127.0.0.1:${adminPort}/metrics`)).body.text()

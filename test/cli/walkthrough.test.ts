@@ -89,8 +89,17 @@ t.test('the walkthrough, end to end', async t => {
   t.match(walk.stdout, /\{"outputs":\[\{"user_id":42,"feature_0":/, 'the feature spec answered dataframe_records with outputs')
   t.equal(emu.mintsFor('fraud-model') > 0 && emu.mintsFor('user-features') > 0, true, 'each with its own scoped token')
 
+  // The commands below are independent processes: started together, they cost about one
+  // start-up's wait instead of six.
+  const [revealed, both, local, noVersion, taken, plain] = await Promise.all([
+    routegate('token', 'fraud-model', '--config', join(dir, 'routegate.yaml'), '--reveal', '--json'),
+    routegate('token', 'fraud-model', '--admin', `http://127.0.0.1:${adminPort}`, '--reveal'),
+    routegate('endpoints', 'create', 'fraud.model', '--model', 'main.default.fraud_model', '--version', '1'),
+    routegate('endpoints', 'create', 'x', '--model', 'main.default.fraud_model'),
+    routegate('endpoints', 'create', 'fraud-model', '--config', join(dir, 'routegate.yaml'), '--model', 'main.default.fraud_model', '--version', '2'),
+    routegate('endpoints', 'create', 'plain-model', '--model', 'main.default.fraud_model', '--version', '1', '--no-route-optimized')
+  ])
   // --reveal prints the token, with a warning; the token is scoped to that endpoint only.
-  const revealed = await routegate('token', 'fraud-model', '--config', join(dir, 'routegate.yaml'), '--reveal', '--json')
   t.equal(revealed.code, 0)
   t.match(revealed.stderr, /warning: printing a bearer token: anyone who sees it can query fraud-model until/)
   const report = JSON.parse(revealed.stdout)
@@ -103,21 +112,16 @@ t.test('the walkthrough, end to end', async t => {
   }
   t.equal(await query('fraud-model'), 200, 'the revealed token works for its endpoint')
   t.equal(await query('user-features'), 403, 'and for no other')
-  const both = await routegate('token', 'fraud-model', '--admin', `http://127.0.0.1:${adminPort}`, '--reveal')
   t.equal(both.code, 64, '--reveal with --admin is a usage error')
   t.match(both.stderr, /--reveal is not for --admin/)
 
   // Documented errors: refused locally (exit 64) before any API call, or by the workspace (exit 1).
-  const local = await routegate('endpoints', 'create', 'fraud.model', '--model', 'main.default.fraud_model', '--version', '1')
   t.equal(local.code, 64)
   t.match(local.stderr, /^routegate: endpoint name 'fraud\.model': 1-63 letters, digits, dashes and underscores, starting with a letter or digit\n/)
-  const noVersion = await routegate('endpoints', 'create', 'x', '--model', 'main.default.fraud_model')
   t.equal(noVersion.code, 64)
   t.match(noVersion.stderr, /--model needs --version N/)
-  const taken = await routegate('endpoints', 'create', 'fraud-model', '--config', join(dir, 'routegate.yaml'), '--model', 'main.default.fraud_model', '--version', '2')
   t.equal(taken.code, 1)
   t.equal(taken.stderr, "routegate: RESOURCE_ALREADY_EXISTS: Endpoint with name 'fraud-model' already exists.\n")
-  const plain = await routegate('endpoints', 'create', 'plain-model', '--model', 'main.default.fraud_model', '--version', '1', '--no-route-optimized')
   t.equal(plain.code, 0)
   t.equal(plain.stdout, '', 'no snippet: the gateway cannot serve it')
   t.match(plain.stderr, /not route optimized: routegate cannot serve it/)
@@ -136,7 +140,8 @@ t.test('the walkthrough, end to end', async t => {
 
   const pid = Number(readFileSync(join(dir, 'routegate.pid'), 'utf8'))
   process.kill(pid, 'SIGTERM')
-  for (let i = 0; i < 100; i++) {
+  // A bound for a gateway that ignores SIGTERM, generous for a loaded machine.
+  for (const end = Date.now() + 60_000; Date.now() < end;) {
     try {
       process.kill(pid, 0)
     } catch {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { PassThrough } from 'node:stream'
 import { request } from 'undici'
 import { startStack, CALLER_KEY, sleep } from '../helpers/stack.js'
+import { waitFor } from '../helpers/wait.js'
 
 t.test('server-sent events reach the caller chunk by chunk, not buffered', async t => {
   const s = await startStack(t, { emulator: { streamIntervalMs: 60 } })
@@ -25,7 +26,7 @@ t.test('server-sent events reach the caller chunk by chunk, not buffered', async
   // The emulator spaces chunks 60 ms apart: a buffering proxy would deliver them all at once.
   t.ok(arrivals.length >= 4, `arrived in ${arrivals.length} reads`)
   t.ok((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0) >= 200, 'first data arrived well before the last')
-  for (let i = 0; i < 50 && !s.logs.some(l => l.includes('request completed')); i++) await sleep(10)
+  await waitFor(() => s.logs.some(l => l.includes('request completed')))
   const access = JSON.parse(s.logs.find(l => l.includes('request completed')) ?? '{}')
   t.equal(access.bytesOut, Buffer.byteLength(text), 'the access line counts the streamed body bytes')
   t.equal(access.status, 200)
@@ -68,7 +69,7 @@ t.test('the caller going away cancels the upstream request', async t => {
   t.equal(s.rg.pools.stats(poolKey)?.running, 1, 'upstream request in flight')
   ac.abort()
   await pending
-  for (let i = 0; i < 50 && (s.rg.pools.stats(poolKey)?.running ?? 0) > 0; i++) await sleep(20)
+  await waitFor(() => (s.rg.pools.stats(poolKey)?.running ?? 0) === 0, { intervalMs: 20 })
   t.equal(s.rg.pools.stats(poolKey)?.running, 0, 'upstream request cancelled')
   const metrics = await (await request(`${s.adminUrl}/metrics`)).body.text()
   t.match(metrics, /routegate_requests_total\{endpoint="fraud-model",code="499"\} 1/)

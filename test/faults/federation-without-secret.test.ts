@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
 import { jwks, sign, signingKey } from '../callers/helpers/idp.js'
-import { sleep, startStack } from '../helpers/stack.js'
+import { fakeClock, sleep, startStack } from '../helpers/stack.js'
 
 const ISSUER = 'https://kubernetes.default.svc'
 const AUDIENCE = 'databricks'
@@ -17,7 +17,10 @@ t.test('federation: no client secret anywhere; the subject token file is re-read
   const rogue = await signingKey('RS256')
   const dir = mkdtempSync(join(tmpdir(), 'routegate-federation-'))
   const file = join(dir, 'token')
-  const now = (): number => Math.floor(Date.now() / 1000)
+  // One fake clock for the emulator (token lifetimes, subject token expiry) and the gateway: the
+  // test moves it past the held tokens' 3 s lifetime instead of sleeping.
+  const clock = fakeClock()
+  const now = (): number => Math.floor(clock.now() / 1000)
   const token = async (opts: { key?: typeof idp, exp?: number } = {}): Promise<string> =>
     await sign(opts.key ?? idp, { sub: SUBJECT, iss: ISSUER, aud: AUDIENCE, exp: opts.exp ?? now() + 3600 })
   const written: string[] = []
@@ -25,6 +28,7 @@ t.test('federation: no client secret anywhere; the subject token file is re-read
   write(await token())
 
   const s = await startStack(t, {
+    now: clock.now,
     // Short workspace and scoped tokens, so the gateway exchanges again within the test.
     emulator: { tokenTtlSeconds: 3, federationPolicies: [{ issuer: ISSUER, audience: AUDIENCE, subject: SUBJECT, jwks: jwks(idp) as unknown as { keys: Array<Record<string, unknown>> } }] },
     config: (doc) => {
@@ -49,7 +53,7 @@ t.test('federation: no client secret anywhere; the subject token file is re-read
     // Wait out the held tokens (3 s lifetime), then ask until the gateway must exchange again.
     let r = await s.invoke('fraud-model')
     for (let i = 0; i < 40 && r.status === 200; i++) {
-      await sleep(200)
+      clock.advance(200)
       r = await s.invoke('fraud-model')
     }
     t.equal(r.status, 503, `${name}: no token`)
@@ -62,7 +66,7 @@ t.test('federation: no client secret anywhere; the subject token file is re-read
     write(await token())
     let back = await s.invoke('fraud-model')
     for (let i = 0; i < 30 && back.status !== 200; i++) {
-      await sleep(200)
+      clock.advance(200)
       back = await s.invoke('fraud-model')
     }
     t.equal(back.status, 200, `${name}: recovered with the rotated file, no restart`)

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
-import { sleep, startStack } from '../helpers/stack.js'
+import { fakeClock, sleep, startStack } from '../helpers/stack.js'
 
 type Script = (req: IncomingMessage, body: string, res: ServerResponse, forward: () => Promise<{ status: number, json: Record<string, unknown> }>) => void | Promise<void>
 
@@ -36,29 +36,35 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 const passThrough: Script = async (_req, _body, res, forward) => { const f = await forward(); json(res, f.status, f.json) }
 
+/**
+ * The gateway and emulator behind the scripted token URL, on one fake clock: tests move it past
+ * a backoff or the one-mint-per-second slot instead of sleeping.
+ */
 async function stackBehind (t: Test, script: { current: Script }, tokens: Record<string, unknown> = {}) {
   let emuUrl = ''
   const token = await scriptedTokenUrl(t, () => `${emuUrl}/oidc/v1/token`, script)
+  const clock = fakeClock()
   const s = await startStack(t, {
+    now: clock.now,
     config: (doc, emu) => {
       emuUrl = emu.url
       Object.assign(doc.tokens, tokens)
       for (const w of doc.workspaces) w.tokenUrl = token.url
     }
   })
-  return { s, token }
+  return { s, token, clock }
 }
 
 t.test('a far Retry-After (999999999 s, or a date in 2100) is cut to backoffMaxMs: the key recovers', async t => {
   for (const far of ['999999999', 'Fri, 01 Jan 2100 00:00:00 GMT']) {
     const script = { current: ((_q, _b, res) => { json(res, 503, { error: 'temporarily_unavailable' }, { 'retry-after': far }) }) as Script }
-    const { s, token } = await stackBehind(t, script, { backoffMaxMs: 1000 })
+    const { s, token, clock } = await stackBehind(t, script, { backoffMaxMs: 1000 })
     const refused = await s.invoke('fraud-model')
     t.equal(refused.status, 503)
     t.equal(refused.json().error_code, 'TOKEN_UNAVAILABLE')
     t.equal(refused.headers['retry-after'], '1', `${far}: the callers' Retry-After is capped too`)
     script.current = passThrough
-    await sleep(1100)
+    clock.advance(1100)
     const ok = await s.invoke('fraud-model')
     t.equal(ok.status, 200, `${far}: served again within backoffMaxMs`)
     t.ok(token.calls() <= 3, `${token.calls()} token requests`)
@@ -66,18 +72,19 @@ t.test('a far Retry-After (999999999 s, or a date in 2100) is cut to backoffMaxM
 })
 
 t.test('an endpoint that refuses every token: a few mints over 50 requests, its 403 passed to callers', async t => {
-  const { s, token } = await stackBehind(t, { current: passThrough })
+  const { s, token, clock } = await stackBehind(t, { current: passThrough })
   t.equal((await s.invoke('fraud-model')).status, 200)
   const before = token.calls()
   s.emu.faults.dataPlane({ endpoint: 'fraud-model', status: 403 })
   const statuses = new Set<number>()
+  // 50 requests 20 ms apart on the fake clock: one second, however slow the machine.
   for (let i = 0; i < 50; i++) {
     statuses.add((await s.invoke('fraud-model')).status)
-    await sleep(20)
+    clock.advance(20)
   }
   const mints = token.calls() - before
   t.same([...statuses], [403], 'the endpoint\'s own 403 every time')
-  t.ok(mints >= 1 && mints <= 4, `${mints} mints for 50 refused requests over about a second`)
+  t.ok(mints >= 1 && mints <= 4, `${mints} mints for 50 refused requests over one second`)
 })
 
 t.test('a token endpoint that reflects the request leaks it to no caller, no /readyz, no log', async t => {
@@ -106,7 +113,7 @@ t.test('a token endpoint that reflects the request leaks it to no caller, no /re
 t.test('absurd lifetimes and bad tokens are invalid_response; a 1e13 s lifetime is cut to 24 h', async t => {
   let mutate: (j: Record<string, unknown>) => void = () => {}
   const script = { current: (async (_q, _b, res, forward) => { const f = await forward(); mutate(f.json); json(res, f.status, f.json) }) as Script }
-  const { s } = await stackBehind(t, script, { backoffMaxMs: 1000 })
+  const { s, clock } = await stackBehind(t, script, { backoffMaxMs: 1000 })
   const bad: Array<[string, (j: Record<string, unknown>) => void]> = [
     ['CR/LF in the token', j => { j.access_token = 'abc\r\nX-Injected: 1' }],
     ['a non-latin1 token', j => { j.access_token = 'tøken☃' }],
@@ -118,18 +125,18 @@ t.test('absurd lifetimes and bad tokens are invalid_response; a 1e13 s lifetime 
   ]
   for (const [name, m] of bad) {
     mutate = m
-    await sleep(1100) // past the previous failure's backoff and the one-mint-per-second slot
+    clock.advance(1100) // past the previous failure's backoff and the one-mint-per-second slot
     const r = await s.invoke('fraud-model')
     t.equal(r.status, 503, name)
     t.match(r.json().message, /\(invalid_response\)$/, name)
   }
   mutate = j => { j.expires_in = 1e13 }
-  await sleep(1100)
+  clock.advance(1100)
   t.equal((await s.invoke('fraud-model')).status, 200, 'an endless lifetime is usable, cut to 24 h')
   const readyz = await request(`${s.adminUrl}/readyz`)
   t.equal(readyz.statusCode, 200, '/readyz answers, never 500')
   const expiresAt = Date.parse(((await readyz.body.json()) as { endpoints: Record<string, { expiresAt: string }> }).endpoints['fraud-model']?.expiresAt ?? '')
-  t.ok(expiresAt <= Date.now() + 24 * 3600_000 + 1000, 'expiry within 24 h')
+  t.ok(expiresAt <= clock.now() + 24 * 3600_000 + 1000, 'expiry within 24 h')
 })
 
 t.test('token responses over 1 MiB are refused without holding them: RSS stays flat', async t => {
@@ -149,14 +156,14 @@ t.test('token responses over 1 MiB are refused without holding them: RSS stays f
       pump()
     }) as Script
   }
-  const { s } = await stackBehind(t, script, { backoffMaxMs: 1000 })
+  const { s, clock } = await stackBehind(t, script, { backoffMaxMs: 1000 })
   global.gc?.()
   const before = process.memoryUsage().rss
   for (let i = 0; i < 3; i++) {
     const r = await s.invoke('fraud-model')
     t.equal(r.status, 503)
     t.match(r.json().message, /\(invalid_response\)$/)
-    await sleep(1100)
+    clock.advance(1100)
   }
   const grew = (process.memoryUsage().rss - before) / 1024 / 1024
   t.ok(grew < 48, `RSS grew ${grew.toFixed(1)} MiB for three 64 MiB answers`)

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { fakeClock, startStack } from '../helpers/stack.js'
+import { waitFor } from '../helpers/wait.js'
 
 t.test('200 concurrent requests at the moment a token goes stale cause exactly one fetch', async t => {
   const clock = fakeClock()
@@ -10,7 +11,7 @@ t.test('200 concurrent requests at the moment a token goes stale cause exactly o
   s.emu.faults.token({ latencyMs: 100 })
   const results = await Promise.all(Array.from({ length: 200 }, (_, i) => s.invoke('fraud-model', { inputs: [i] })))
   t.same(results.map(r => r.status), Array(200).fill(200))
-  for (let i = 0; i < 50 && s.emu.stats().tokenRequests < 2; i++) await new Promise(resolve => setTimeout(resolve, 10))
+  await waitFor(() => s.emu.stats().tokenRequests >= 2)
   await new Promise(resolve => setTimeout(resolve, 150))
   t.equal(s.emu.stats().tokenRequests, 2, 'exactly one refresh')
 })

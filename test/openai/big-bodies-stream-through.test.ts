@@ -17,6 +17,7 @@ import { request } from 'undici'
 import { startEmulator } from '@routegate/databricks-emulator'
 import { sha256Hex } from '../../src/callers/keys.js'
 import { CALLER_KEY, freePort, sleep } from '../helpers/stack.js'
+import { waitFor } from '../helpers/wait.js'
 
 const CLI = fileURLToPath(new URL('../../dist/cli/index.js', import.meta.url))
 const GC_OFTEN = fileURLToPath(new URL('./helpers/gc-often.cjs', import.meta.url))
@@ -75,11 +76,8 @@ t.test('10 MiB each way pass intact, and the gateway does not hold them', { skip
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  let ready = false
-  for (let i = 0; i < 300 && !ready && child.exitCode === null; i++) {
-    ready = await request(`http://127.0.0.1:${adminPort}/readyz`).then(r => r.body.dump().then(() => r.statusCode === 200), () => false)
-    if (!ready) await sleep(50)
-  }
+  // Ready (or exited): waits up to WAIT_MS, generous for a loaded machine starting the binary.
+  const ready = await waitFor(async () => child.exitCode !== null || await request(`http://127.0.0.1:${adminPort}/readyz`).then(r => r.body.dump().then(() => r.statusCode === 200), () => false), { intervalMs: 50 }) && child.exitCode === null
   if (!t.ok(ready, 'the gateway is ready')) {
     t.comment(stderr.slice(-2000))
     return

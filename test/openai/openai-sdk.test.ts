@@ -3,7 +3,8 @@
 import t from 'tap'
 import OpenAI from 'openai'
 import { request } from 'undici'
-import { startStack, CALLER_KEY, OTHER_KEY, sleep } from '../helpers/stack.js'
+import { startStack, CALLER_KEY, OTHER_KEY } from '../helpers/stack.js'
+import { waitFor } from '../helpers/wait.js'
 
 function client (baseURL: string, apiKey = CALLER_KEY): OpenAI {
   // No retries: each test counts what reached the emulator.
@@ -106,7 +107,7 @@ t.test('an aborted stream frees its pool connection and the emulator sees the ca
       break
     }
   }
-  for (let i = 0; i < 100 && (s.rg.pools.stats(poolKey)?.running ?? 0) > 0; i++) await sleep(20)
+  await waitFor(() => (s.rg.pools.stats(poolKey)?.running ?? 0) === 0, { intervalMs: 20 })
   const stats = s.rg.pools.stats(poolKey)
   t.equal(stats?.running, 0, 'no upstream request left running')
   t.equal(stats?.pending, 0)

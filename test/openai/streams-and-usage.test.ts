@@ -6,7 +6,8 @@ import t from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
-import { startStack, CALLER_KEY, sleep, type Stack, type Teardown } from '../helpers/stack.js'
+import { startStack, CALLER_KEY, type Stack, type Teardown } from '../helpers/stack.js'
+import { waitFor } from '../helpers/wait.js'
 
 /** A data plane of our own for fraud-model (tokens still come from the emulator). */
 async function upstream (t: Teardown, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
@@ -31,7 +32,7 @@ async function metrics (s: Stack): Promise<string> {
 }
 
 async function accessLine (s: Stack, n = 1): Promise<Record<string, any>> {
-  for (let i = 0; i < 100 && s.logs.filter(l => l.includes('request completed')).length < n; i++) await sleep(10)
+  await waitFor(() => s.logs.filter(l => l.includes('request completed')).length >= n)
   return JSON.parse(s.logs.filter(l => l.includes('request completed'))[n - 1] ?? '{}')
 }
 
@@ -173,9 +174,9 @@ t.test('a caller that stops reading is cut after the idle timeout: the upstream 
   await new Promise<void>(resolve => res.body.once('data', () => { res.body.pause(); resolve() }))
   const poolKey = s.rg.registry.peek('fraud-model')?.poolKey ?? ''
   t.equal(s.rg.pools.stats(poolKey)?.running, 1, 'the stream holds a pool connection while the caller reads nothing')
-  for (let i = 0; i < 150 && (s.rg.pools.stats(poolKey)?.running ?? 0) > 0; i++) await sleep(20)
+  await waitFor(() => (s.rg.pools.stats(poolKey)?.running ?? 0) === 0, { intervalMs: 20 })
   t.equal(s.rg.pools.stats(poolKey)?.running, 0, 'freed after the idle timeout')
-  for (let i = 0; i < 50 && !upstreamSide.closed; i++) await sleep(20)
+  await waitFor(() => upstreamSide.closed, { intervalMs: 20 })
   t.ok(upstreamSide.closed, 'the upstream saw its request cancelled')
   res.body.destroy()
   t.match(await accessLine(s), { status: 499, aborted: 'client_stalled' })

@@ -11,8 +11,8 @@ import { createForwarder, createForwardState, type ForwardState, type TokenSourc
 import { upstreamHeaders } from '../../src/proxy/headers.js'
 import { Pools, poolKey } from '../../src/proxy/pools.js'
 import { writeError } from '../../src/proxy/error-response.js'
-import { sleep } from '../helpers/stack.js'
 import { plainServer, rawOrigin } from './helpers/origins.js'
+import { waitFor } from '../helpers/wait.js'
 
 function routeTo (url: string, extra: Partial<Route> = {}): Route {
   const u = new URL(url)
@@ -206,7 +206,7 @@ t.test('an upstream that breaks off after the headers: the caller\'s response is
   const res = await request(`${r.url}/x`, { method: 'POST', body: 'b' })
   t.equal(res.statusCode, 200, 'the headers had gone out')
   await t.rejects(res.body.text(), 'the body does not end cleanly')
-  for (let i = 0; i < 50 && r.states[0]?.failure === undefined; i++) await sleep(10)
+  await waitFor(() => r.states[0]?.failure !== undefined)
   t.equal(r.states[0]?.failure?.code, 'UPSTREAM_UNAVAILABLE')
   t.equal(r.states[0]?.failure?.statusCode, 502)
 })
@@ -260,14 +260,14 @@ t.test('the caller leaving cancels the upstream request and frees its connection
   const r = await rig(t, origin.url)
   const ac = new AbortController()
   const pending = request(`${r.url}/x`, { method: 'POST', body: 'b', signal: ac.signal }).catch((e: unknown) => e)
-  for (let i = 0; i < 50 && origin.heads.length === 0; i++) await sleep(10)
+  await waitFor(() => origin.heads.length > 0)
   const key = poolKey(new URL(origin.url).origin, { connections: 4, connectTimeoutMs: 1000 })
   t.equal(r.pools.stats(key)?.running, 1, 'in flight upstream')
   ac.abort()
   await pending
-  for (let i = 0; i < 50 && (r.pools.stats(key)?.running ?? 0) > 0; i++) await sleep(10)
+  await waitFor(() => (r.pools.stats(key)?.running ?? 0) === 0)
   t.equal(r.pools.stats(key)?.running, 0, 'cancelled: the pool slot is free')
-  for (let i = 0; i < 50 && r.errors.length === 0; i++) await sleep(10)
+  await waitFor(() => r.errors.length > 0)
   t.type(r.errors[0], CallerGone)
   t.equal(r.breaker.state, 'closed', 'the caller leaving is not the endpoint\'s failure')
 })
@@ -293,7 +293,7 @@ t.test('bad chunk framing after the headers is an invalid answer: aborted, never
   const r = await rig(t, origin.url)
   const res = await request(`${r.url}/x`, { method: 'POST', body: 'b' })
   await t.rejects(res.body.text())
-  for (let i = 0; i < 50 && r.states[0]?.failure === undefined; i++) await sleep(10)
+  await waitFor(() => r.states[0]?.failure !== undefined)
   t.type(r.states[0]?.failure, UpstreamInvalidResponse)
   t.equal(r.states[0]?.failure?.message, 'endpoint answered with invalid HTTP')
 })

@@ -6,6 +6,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { AUDIENCE, ISSUER, jwks, sign, signingKey } from '../callers/helpers/idp.js'
 import { sleep, startStack } from '../helpers/stack.js'
+import { waitFor } from '../helpers/wait.js'
 
 t.test('a caller gone during authentication frees its slot and sends nothing upstream', async t => {
   const idp = await signingKey('RS256')
@@ -28,7 +29,9 @@ t.test('a caller gone during authentication frees its slot and sends nothing ups
     ac.abort()
     await gone
   }
-  await sleep(600) // the key fetches finish after the callers left
+  // The key fetches finish after the callers left; each gone caller's count is then released.
+  const inflight = async (): Promise<string> => (await s.rg.admin.inject({ url: '/metrics' })).body
+  t.ok(await waitFor(async () => /routegate_inflight_requests\{endpoint="fraud-model"\} 0/.test(await inflight())), 'the gone callers are no longer counted')
   const ok = await s.invoke('fraud-model', { inputs: [1] }, { authorization: auth.authorization })
   t.equal(ok.status, 200, 'the slot is free: not 429')
   t.equal(s.emu.stats().invocationHeaders.length, 1, 'only the last request reached the upstream')

@@ -1,3 +1,6 @@
+// The admin listener's health, readiness and metrics. Its checks go through fastify's inject
+// (no socket); one test reads it over its socket, as Kubernetes and Prometheus do. Gateway
+// requests go over the socket, through the fast path.
 import t from 'tap'
 import { request } from 'undici'
 import { startStack } from '../helpers/stack.js'
@@ -8,9 +11,9 @@ t.test('healthz, readyz and metrics on the admin listener', async t => {
   t.equal(health.statusCode, 200)
   t.same(await health.body.json(), { status: 'ok' })
 
-  const ready = await request(`${s.adminUrl}/readyz`)
+  const ready = await s.rg.admin.inject({ url: '/readyz' })
   t.equal(ready.statusCode, 200, 'can get a token for every endpoint')
-  const body = await ready.body.json() as any
+  const body = ready.json()
   t.equal(body.status, 'ready')
   t.equal(body.endpoints['fraud-model'].token, 'valid')
   t.ok(Date.parse(body.endpoints['fraud-model'].expiresAt) > Date.now())
@@ -35,7 +38,7 @@ t.test('raw paths never become label values', async t => {
   const s = await startStack(t)
   await request(`${s.gatewayUrl}/serving-endpoints/made-up-${Math.random()}/invocations`, { method: 'POST', body: '{}' })
   await request(`${s.gatewayUrl}/some/other/path`, { method: 'POST', body: '{}' })
-  const text = await (await request(`${s.adminUrl}/metrics`)).body.text()
+  const text = (await s.rg.admin.inject({ url: '/metrics' })).body
   t.match(text, /routegate_requests_total\{endpoint="unknown",code="401"\} 1/)
   t.match(text, /routegate_requests_total\{endpoint="unknown",code="404"\} 1/)
   t.notMatch(text, /made-up|other\/path/)
@@ -43,9 +46,9 @@ t.test('raw paths never become label values', async t => {
 
 t.test('readyz is 503 with the reason when no token can be had', async t => {
   const s = await startStack(t, { config: (doc) => { doc.workspaces[0]!.clientSecret = 'wrong' } })
-  const ready = await request(`${s.adminUrl}/readyz`)
+  const ready = await s.rg.admin.inject({ url: '/readyz' })
   t.equal(ready.statusCode, 503)
-  const body = await ready.body.json() as any
+  const body = ready.json()
   t.equal(body.status, 'not ready')
   t.equal(body.endpoints['fraud-model'].token, 'none')
   t.equal(body.endpoints['fraud-model'].lastError, 'invalid_client')
@@ -56,15 +59,14 @@ t.test('readyz is 503 "warming up" while the start-up warm-up runs, then 200; th
   const s = await startStack(t)
   s.emu.faults.token({ latencyMs: 400 })
   const warm = s.rg.warm()
-  const during = await request(`${s.adminUrl}/readyz`)
+  const during = await s.rg.admin.inject({ url: '/readyz' })
   t.equal(during.statusCode, 503)
-  t.match(await during.body.json(), { status: 'warming up' })
-  const gauge = await (await request(`${s.adminUrl}/metrics`)).body.text()
+  t.match(during.json(), { status: 'warming up' })
+  const gauge = (await s.rg.admin.inject({ url: '/metrics' })).body
   t.match(gauge, /routegate_ready 0/, 'the gauge agrees')
   await warm
   t.equal(s.emu.stats().tokenRequests, 2, 'one token per endpoint, fetched by the warm-up')
-  const after = await request(`${s.adminUrl}/readyz`)
+  const after = await s.rg.admin.inject({ url: '/readyz' })
   t.equal(after.statusCode, 200)
-  await after.body.dump()
-  t.match(await (await request(`${s.adminUrl}/metrics`)).body.text(), /routegate_ready 1/)
+  t.match((await s.rg.admin.inject({ url: '/metrics' })).body, /routegate_ready 1/)
 })

@@ -3,6 +3,7 @@ import { pino } from 'pino'
 import { TokenBroker, type TokenSpec } from '../../src/tokens/broker.js'
 import type { MintedToken } from '../../src/tokens/grants.js'
 import { TokenEndpointError } from '../../src/errors.js'
+import { manualTime, runUntilSettled } from '../helpers/manual-time.js'
 
 const logger = pino({ level: 'silent' })
 
@@ -25,18 +26,20 @@ function fakeMint (lifetimeMs: number) {
 }
 
 function setup (lifetimeMs = 3_600_000) {
-  let clock = 1_000_000
+  const time = manualTime(1_000_000)
   const m = fakeMint(lifetimeMs)
   const events: string[] = []
   const broker = new TokenBroker({
     logger,
-    now: () => clock,
+    now: time.now,
+    monotonic: time.monotonic,
+    timers: time.timers,
     random: () => 0.5,
     refreshJitterMs: 0,
     events: { lookup: r => events.push(r), fetched: (_w, r) => events.push(`fetch:${r}`) }
   })
   const spec: TokenSpec = { key: 'ws\0id\0query', workspace: 'ws', endpoint: 'fraud', mint: () => m.mint() }
-  return { broker, spec, m, events, advance: (ms: number) => { clock += ms }, now: () => clock }
+  return { broker, spec, m, events, time, advance: time.advance }
 }
 
 t.test('caches: one mint serves many look-ups', async t => {
@@ -61,10 +64,10 @@ t.test('stale tokens are served while one background refresh runs', async t => {
   const { broker, spec, m, advance } = setup(3_600_000)
   await broker.get(spec)
   // Stale once less than min(20 min, half the lifetime) remains: after 40 min of a 60 min token.
-  advance(40 * 60_000 - 1)
+  await advance(40 * 60_000 - 1)
   t.equal(await broker.get(spec), 'tok-1')
   t.equal(m.calls, 1, 'fresh just before the stale point')
-  advance(2)
+  await advance(2)
   m.auto = false
   t.equal(await broker.get(spec), 'tok-1', 'stale token still served')
   t.equal(await broker.get(spec), 'tok-1')
@@ -79,7 +82,7 @@ t.test('an unusable token is never returned', async t => {
   const { broker, spec, m, advance } = setup(3_600_000)
   await broker.get(spec)
   // Unusable once less than min(40 s, a tenth of the lifetime) remains.
-  advance(3_600_000 - 40_000)
+  await advance(3_600_000 - 40_000)
   m.auto = false
   const p = broker.get(spec)
   await new Promise(resolve => setImmediate(resolve))
@@ -92,10 +95,10 @@ t.test('an unusable token is never returned', async t => {
 t.test('short lifetimes scale the windows (honours expires_in)', async t => {
   const { broker, spec, m, advance } = setup(4000)
   await broker.get(spec)
-  advance(1999)
+  await advance(1999)
   await broker.get(spec)
   t.equal(m.calls, 1, 'fresh for half of a 4 s lifetime')
-  advance(2)
+  await advance(2)
   await broker.get(spec)
   t.equal(m.calls, 2, 'stale after half')
 })
@@ -103,7 +106,7 @@ t.test('short lifetimes scale the windows (honours expires_in)', async t => {
 t.test('a failed refresh keeps serving the valid token and backs off', async t => {
   const { broker, spec, m, advance } = setup(3_600_000)
   await broker.get(spec)
-  advance(45 * 60_000)
+  await advance(45 * 60_000)
   m.fail = new TokenEndpointError('token endpoint request failed (ECONNREFUSED)', { reason: 'temporarily_unavailable', transport: 'ECONNREFUSED' })
   t.equal(await broker.get(spec), 'tok-1')
   await new Promise(resolve => setImmediate(resolve))
@@ -111,7 +114,7 @@ t.test('a failed refresh keeps serving the valid token and backs off', async t =
   for (let i = 0; i < 20; i++) t.equal(await broker.get(spec), 'tok-1')
   t.equal(m.calls, 2, 'no new attempt inside the backoff window')
   t.equal(broker.status(spec.key).lastError, 'temporarily_unavailable', 'a code of the fixed list, never the transport detail')
-  advance(1000)
+  await advance(1000)
   await broker.get(spec)
   t.equal(m.calls, 3, 'retried after the backoff')
 })
@@ -128,7 +131,7 @@ t.test('with nothing usable, callers fail fast during backoff with Retry-After',
     t.equal(err.headers['retry-after'], '7', 'Retry-After honoured')
   }
   t.equal(m.calls, 1)
-  advance(7000)
+  await advance(7000)
   m.fail = undefined
   t.equal(await broker.get(spec), 'tok-2')
 })
@@ -138,7 +141,7 @@ t.test('credential errors back off slowly', async t => {
   m.fail = new TokenEndpointError('bad', { reason: 'invalid_client' })
   for (let s = 0; s < 120; s++) {
     await broker.get(spec).catch(() => {})
-    advance(1000)
+    await advance(1000)
   }
   t.ok(m.calls <= 4, `attempts over 2 minutes stayed bounded (${m.calls})`)
 })
@@ -148,7 +151,7 @@ t.test('invalidate marks only the token it names; the next look-up mints a repla
   await broker.get(spec)
   t.equal(broker.invalidate(spec, 'some-older-token'), false, 'a 401 for an older token changes nothing')
   t.equal(await broker.get(spec), 'tok-1')
-  advance(1000)
+  await advance(1000)
   t.equal(broker.invalidate(spec, 'tok-1'), true)
   t.equal(broker.invalidate(spec, 'tok-1'), false, 'reported once')
   t.equal(await broker.get(spec), 'tok-2')
@@ -156,51 +159,80 @@ t.test('invalidate marks only the token it names; the next look-up mints a repla
 })
 
 t.test('refused replacements back off (1 s doubling): an always-403 endpoint costs a few mints, not one per request', async t => {
-  const { broker, spec, m, advance } = setup()
+  const { broker, spec, m, time, advance } = setup()
   let mints = 0
-  // 60 requests over 6 s, each refused by the endpoint.
+  // 60 requests 100 ms apart (about 7 s with the waits for a mint's one-second slot), each refused by the endpoint.
   for (let i = 0; i < 60; i++) {
-    const token = await broker.get(spec)
+    const token = await runUntilSettled(time, broker.get(spec))
     broker.invalidate(spec, token)
-    advance(100)
+    await advance(100)
   }
   mints = m.calls
-  t.ok(mints >= 3 && mints <= 5, `${mints} mints over 60 refused requests in 6 s`)
+  t.ok(mints >= 3 && mints <= 5, `${mints} mints over 60 refused requests in about 7 s`)
   const held = await broker.get(spec)
   t.equal(m.calls, mints, 'while backing off, the refused token is served (callers see the endpoint\'s 403)')
   t.match(held, /^tok-/)
   // Once a token is accepted, the refusals are over.
-  advance(60_000)
+  await advance(60_000)
   const next = await broker.get(spec)
   broker.accepted(spec, next)
-  advance(1000)
+  await advance(1000)
   broker.invalidate(spec, next)
   await broker.get(spec)
   t.equal(m.calls, mints + 2, 'a single refusal after an accepted token is replaced at once')
 })
 
 t.test('never more than one mint per key per second, whatever the answers', async t => {
-  const { broker, spec, m } = setup()
+  const { broker, spec, m, time } = setup()
   await broker.get(spec)
   broker.invalidate(spec, 'tok-1')
-  const started = performance.now()
-  t.equal(await broker.get(spec), 'tok-2', 'the replacement')
-  t.ok(performance.now() - started >= 900, 'waited for the one-second slot (the clock did not move)')
+  let replacement: string | undefined
+  const replaced = broker.get(spec).then(v => { replacement = v })
+  await time.advance(999)
+  t.equal(m.calls, 1, 'no second mint within the second')
+  t.equal(replacement, undefined, 'the caller waits for the slot')
+  await time.advance(1)
+  await replaced
+  t.equal(replacement, 'tok-2', 'the replacement, one second after the first mint')
   t.equal(m.calls, 2)
 })
 
-t.test('a mint that exceeds the fetch timeout fails as TIMEOUT', async t => {
-  const broker = new TokenBroker({ logger, fetchTimeoutMs: 50 })
+t.test('close() ends a wait for the mint slot at once, and leaves no timer behind', async t => {
+  const { broker, spec, m, time } = setup()
+  await broker.get(spec)
+  broker.invalidate(spec, 'tok-1')
+  const waiting = broker.get(spec)
+  await time.advance(10)
+  t.equal(time.pending(), 1, 'waiting for the slot')
+  broker.close()
+  t.equal(await waiting, 'tok-1', 'the mint fails as closed: the caller gets the held (refused) token')
+  t.equal(time.pending(), 0)
+  t.equal(m.calls, 1)
+  const err = await broker.get(spec).catch(e => e)
+  t.equal(err.code, 'TOKEN_UNAVAILABLE', 'a closed broker mints nothing')
+  t.equal(m.calls, 1)
+})
+
+t.test('a mint that exceeds the fetch timeout is aborted and fails as TOKEN_UNAVAILABLE', async t => {
+  const time = manualTime()
+  const broker = new TokenBroker({ logger, fetchTimeoutMs: 50, now: time.now, timers: time.timers })
+  t.teardown(() => broker.close())
+  let aborted = false
   const spec: TokenSpec = {
     key: 'k',
     workspace: 'ws',
     endpoint: 'e',
-    mint: (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))
+    mint: (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')) }))
   }
-  const err = await broker.get(spec).catch(e => e)
+  const answer = broker.get(spec).catch(e => e)
+  await time.advance(49)
+  t.equal(aborted, false, 'still within the timeout')
+  await time.advance(1)
+  const err = await answer
+  t.equal(aborted, true, 'aborted at the timeout')
   t.equal(err.code, 'TOKEN_UNAVAILABLE')
   t.equal(broker.status('k').lastError, 'temporarily_unavailable')
-  broker.close()
+  t.equal(time.pending(), 0, 'no timer left behind')
 })
 
 t.test('refresh jitter is uniform in [0, min(refreshJitterMs, lifetime / 10)], even for short lifetimes', async t => {
