@@ -34,7 +34,10 @@ export interface Reservation {
   settle: (used: number | undefined) => void
 }
 
-export type Verdict = { ok: true, reservation?: Reservation | undefined } | { ok: false, refusal: Refusal }
+/** What the access line says of an admitted request's limits: within them, or admitted despite one. */
+export type AdmittedAs = 'allowed' | Exclude<LimitDecision, 'limited'>
+
+export type Verdict = { ok: true, as: AdmittedAs, reservation?: Reservation | undefined } | { ok: false, refusal: Refusal }
 
 export interface GovernorDeps {
   /** The shared store, when configured. */
@@ -67,7 +70,8 @@ export function createGovernor (deps: GovernorDeps): Governor {
       ...bucketsFor('caller', req.caller.name, callerLimits, req.tokens),
       ...(req.endpoint === undefined ? [] : bucketsFor('endpoint', req.endpoint.name, endpointLimits, req.tokens))
     ]
-    if (specs.length === 0) return { ok: true }
+    if (specs.length === 0) return { ok: true, as: 'allowed' }
+    let fellBack = false
     let decision: Decision
     let decided: BucketSpec[] = specs
     let place: Place = 'local'
@@ -83,13 +87,15 @@ export function createGovernor (deps: GovernorDeps): Governor {
         if (fallback.closed !== undefined) return { ok: false, refusal: fallback.closed }
         decided = fallback.specs
         decision = deps.local.decide(decided)
+        fellBack = true
       }
     }
     const verdict = interpret(req, decided, decision.outcomes, decision.admitted)
+    if (verdict.ok && fellBack && verdict.as === 'allowed') verdict.as = 'store_fallback'
     if (!verdict.ok || req.tokens === undefined) return verdict
     const debited = decided.filter((s, i) => (s.window === 'tokensMinute' || s.window === 'tokensDay') && decision.outcomes[i]?.fits === true)
     if (debited.length === 0) return verdict
-    return { ok: true, reservation: reservation(req.tokens, debited, place) }
+    return { ok: true, as: verdict.as, reservation: reservation(req.tokens, debited, place) }
   }
 
   /**
@@ -131,7 +137,7 @@ export function createGovernor (deps: GovernorDeps): Governor {
       else refusing ??= i
     })
     for (const scope of shadowed) deps.count(scope, 'shadow_limited')
-    if (admitted || refusing === undefined) return { ok: true }
+    if (admitted || refusing === undefined) return { ok: true, as: shadowed.size > 0 ? 'shadow_limited' : 'allowed' }
     const spec = specs[refusing] as BucketSpec
     deps.count(spec.scope, 'limited')
     const name = spec.scope === 'caller' ? req.caller.name : req.endpoint?.name ?? ''

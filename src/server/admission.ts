@@ -17,7 +17,7 @@ import {
   BadRequest, EndpointNotFound, HeadersTooLarge, PermissionDenied, RequestLimitExceeded, ServiceUnavailable, Unauthenticated
 } from '../errors.js'
 import type { ConcurrencyLimiter, Release } from '../limits/concurrency.js'
-import type { Governor, LimitRequest, Reservation } from '../limits/governor.js'
+import type { AdmittedAs, Governor, LimitRequest, Reservation } from '../limits/governor.js'
 import type { ForwardState } from '../proxy/forwarder.js'
 
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
@@ -77,13 +77,14 @@ export async function identify (authenticate: (req: AuthRequest) => Promise<Auth
 
 /**
  * The caller's and the endpoint's rate and token limits, decided together (in the shared store
- * when there is one): 429 with Retry-After and x-ratelimit-* when one refuses. Returns the token
- * reservation to settle when the answer ends, if token budgets apply.
+ * when there is one): 429 with Retry-After and x-ratelimit-* when one refuses. Returns how the
+ * request was admitted (for the access line) and the token reservation to settle when the
+ * answer ends, if token budgets apply.
  */
-export async function checkLimits (governor: Governor, request: LimitRequest): Promise<Reservation | undefined> {
+export async function checkLimits (governor: Governor, request: LimitRequest): Promise<{ as: AdmittedAs, reservation: Reservation | undefined }> {
   const verdict = await governor.admit(request)
   if (!verdict.ok) throw new RequestLimitExceeded(verdict.refusal.message, { headers: verdict.refusal.headers })
-  return verdict.reservation
+  return { as: verdict.as, reservation: verdict.reservation }
 }
 
 /**

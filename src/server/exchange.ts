@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { AuthVia } from '../callers/identity.js'
 import type { RoutegateError } from '../errors.js'
+import type { AdmittedAs } from '../limits/governor.js'
 import { UNKNOWN_ENDPOINT, type EndpointSeries } from '../metrics/index.js'
 import { errorShapeFor, type ErrorShape } from '../proxy/error-response.js'
 import { createForwardState, type ForwardState } from '../proxy/forwarder.js'
@@ -35,6 +36,8 @@ export interface Exchange {
   inflight: boolean
   /** Which surface the request came in on, for the access line (absent: the invocation route). */
   route: string | undefined
+  /** How the rate and token limits admitted it, when any apply (a refusal is its error code). */
+  limit: AdmittedAs | undefined
   /** Cut at the end of a drain's grace period. */
   cut: boolean
   /** The endpoint series the request was counted in (kept across a reload). */
@@ -96,6 +99,7 @@ export function createExchanges (opts: ExchangeOptions): Exchanges {
         clientError: undefined,
         inflight: false,
         route: undefined,
+        limit: undefined,
         cut: false,
         series: undefined,
         forward: createForwardState()

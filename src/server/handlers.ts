@@ -246,7 +246,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const endpoint = routeTo(deps.endpoint(name), name)
     checkAllowed(caller, endpoint)
     // Without limits the fast path takes no extra promise turn.
-    if (caller.limits !== undefined || endpoint.limits !== undefined) await checkLimits(deps.governor, { caller, endpoint })
+    if (caller.limits !== undefined || endpoint.limits !== undefined) ex.limit = (await checkLimits(deps.governor, { caller, endpoint })).as
     holdSlot(ex, caller)
     checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
     await forward(ex, endpoint, caller)
@@ -272,7 +272,8 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     if (raw.length > endpoint.bodyLimitBytes) throw new PayloadTooLarge(`request body is larger than ${endpoint.bodyLimitBytes} bytes`)
     const budgeted = hasTokenLimits(caller.limits) || hasTokenLimits(endpoint.limits)
     const tokens = budgeted ? reserveTokens(raw, route, caller.limits?.defaultReserveTokens ?? endpoint.limits?.defaultReserveTokens ?? DEFAULT_RESERVE) : undefined
-    const reservation = await checkLimits(deps.governor, { caller, endpoint, tokens })
+    const { as, reservation } = await checkLimits(deps.governor, { caller, endpoint, tokens })
+    if (caller.limits !== undefined || endpoint.limits !== undefined) ex.limit = as
     // Settled when the answer ends: its usage, a refund, or the reservation kept.
     if (reservation !== undefined) ex.res.once('close', () => { reservation.settle(usedTokens(ex.forward)) })
     // The caller's SDK decodes base64: an answer of numbers is re-encoded on its way back.
@@ -282,7 +283,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
   async function models (ex: Exchange): Promise<void> {
     ex.route = 'models'
     const caller = await admitCaller(ex)
-    if (caller.limits !== undefined) await checkLimits(deps.governor, { caller })
+    if (caller.limits !== undefined) ex.limit = (await checkLimits(deps.governor, { caller })).as
     const names = deps.names().filter(name => {
       const e = deps.endpoint(name)
       return e !== undefined && authorize(caller, name, e.action).ok

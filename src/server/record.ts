@@ -63,7 +63,10 @@ export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
       caller.tokens(ex.endpoint, 'completion').inc(usage.completionTokens)
     }
     const failure = f.failure ?? ex.error
+    const errorCode = ex.clientError?.code ?? (failure instanceof RoutegateError ? failure.code : failure === undefined ? undefined : 'INTERNAL_ERROR')
+    // The usage record, schema version 1 (README "Access log"): fields are added, never renamed.
     const line: Record<string, unknown> = {
+      v: 1,
       requestId: ex.id,
       traceId: ex.trace.traceId,
       method: ex.req.method,
@@ -78,12 +81,13 @@ export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
       overheadMs: overheadMs === undefined ? undefined : round(overheadMs),
       bytesIn: f.bytesIn(),
       bytesOut: f.bytesOut,
-      error_code: ex.clientError?.code ?? (failure instanceof RoutegateError ? failure.code : failure === undefined ? undefined : 'INTERNAL_ERROR'),
+      error_code: errorCode,
       route: ex.route,
       aborted,
       promptTokens: usage?.promptTokens,
       completionTokens: usage?.completionTokens,
       replayed: f.replayed || undefined,
+      limit: ex.limit ?? (errorCode === 'REQUEST_LIMIT_EXCEEDED' ? 'limited' : undefined),
       cache: f.cache,
       fallback: f.fallback,
       hedge: f.hedge,

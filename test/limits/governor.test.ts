@@ -57,8 +57,14 @@ t.test('token budgets: reserve, refuse when it does not fit, settle to the usage
 t.test('shadow mode counts what enforce would refuse and admits', async t => {
   const { governor, counts } = setup()
   const caller = { name: 'c', limits: { requestsPerSecond: 1, burst: 1, mode: 'shadow' as const } }
-  for (let i = 0; i < 3; i++) t.ok((await governor.admit({ caller })).ok)
+  const as: string[] = []
+  for (let i = 0; i < 3; i++) {
+    const v = await governor.admit({ caller })
+    t.ok(v.ok)
+    if (v.ok) as.push(v.as)
+  }
   t.same(counts, ['caller:shadow_limited', 'caller:shadow_limited'])
+  t.same(as, ['allowed', 'shadow_limited', 'shadow_limited'], 'the access line says which were admitted despite the limit')
 })
 
 t.test('onStoreFailure: local divides by the replicas last seen, open admits, closed refuses', async t => {
@@ -75,7 +81,10 @@ t.test('onStoreFailure: local divides by the replicas last seen, open admits, cl
   for (let i = 0; i < 30; i++) if ((await governor.admit({ caller: local })).ok) admitted++
   t.equal(admitted, 10, 'a third of the burst')
   const open = { name: 'o', limits: { requestsPerSecond: 1, burst: 1, onStoreFailure: 'open' as const } }
-  for (let i = 0; i < 5; i++) t.ok((await governor.admit({ caller: open })).ok)
+  for (let i = 0; i < 5; i++) {
+    const v = await governor.admit({ caller: open })
+    t.ok(v.ok && v.as === 'store_fallback', 'admitted by the store-failure rule')
+  }
   const closed = { name: 'x', limits: { requestsPerSecond: 100, onStoreFailure: 'closed' as const } }
   const v = await governor.admit({ caller: closed })
   t.notOk(v.ok)
