@@ -132,6 +132,7 @@ export function run (argv: string[], opts: MainOptions): void {
     const usage = err instanceof UsageError || err.code === 'EMULATOR_USAGE' || err.code === 'ROUTEGATE_ERR_INVALID_ARGUMENT' || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
     process.stderr.write(`routegate: ${err.message}\n${usage ? '\n' + (err instanceof UsageError && err.usage !== undefined ? err.usage : USAGE) : ''}`)
     // Something may still hold the event loop (a listener that did start): exit now.
-    process.exit(usage ? 64 : 1)
+    // A config mistake that is a mistake in what was typed (a workspace host with a path) is 64 too.
+    process.exit(usage || (err as { exitCode?: unknown }).exitCode === 64 ? 64 : 1)
   })
 }

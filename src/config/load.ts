@@ -8,6 +8,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ConfigSchema, jwksSource, WorkspaceSchema, type RawConfig } from './schema.js'
 import { interpolate, wholeFileRef, type InterpolateDeps } from './interpolate.js'
 import { Secret } from './secret.js'
+import { checkWorkspaceHost, hostProblem } from './workspace-host.js'
 
 export type { Action, CallerLimits, Grant } from './schema.js'
 
@@ -225,6 +226,8 @@ function normaliseWorkspace (w: RawWorkspace, i: number, written: Record<string,
     if (w.clientSecret === undefined) throw new ConfigError(`${field}.clientSecret: required with grant: ${w.grant}`)
     if (w.subjectTokenFile !== undefined) throw new ConfigError(`${field}.subjectTokenFile: only with grant: federation`)
   }
+  const hostCheck = checkWorkspaceHost(w.host)
+  if (!hostCheck.ok) throw new WorkspaceHostError(hostProblem(`${field}.host`, hostCheck))
   const file = wholeFileRef(written?.clientSecret)
   // A YAML number past 2^53 has already lost digits: the id must be written as a string.
   const writtenId = written?.workspaceId
@@ -233,10 +236,18 @@ function normaliseWorkspace (w: RawWorkspace, i: number, written: Record<string,
   }
   return {
     ...w,
-    host: w.host.replace(/\/+$/, ''),
-    tokenUrl: w.tokenUrl ?? `${w.host.replace(/\/+$/, '')}/oidc/v1/token`,
+    host: hostCheck.origin,
+    tokenUrl: w.tokenUrl ?? `${hostCheck.origin}/oidc/v1/token`,
     clientSecret: w.clientSecret === undefined ? undefined : new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile })
   }
+}
+
+/**
+ * A workspace host with a path, query or fragment: a mistake in what was typed, like a bad flag,
+ * so the CLI exits 64 (EX_USAGE) for it, at start-up and in check-config.
+ */
+export class WorkspaceHostError extends ConfigError {
+  readonly exitCode = 64
 }
 
 const WorkspacesOnly = Type.Object({ workspaces: Type.Array(WorkspaceSchema, { minItems: 1 }) })

@@ -56,3 +56,15 @@ t.test('check-config prints the resolved config with secrets masked, and names b
   t.equal(usage.code, 64)
   t.match(usage.stderr, /unknown command 'frobnicate'/)
 })
+
+t.test('a workspace host with a query exits 64 from check-config and from start, showing the URL to use', async t => {
+  const dir = t.testdir({
+    'azure.yaml': 'workspaces:\n  - name: prod\n    host: https://adb-1.azuredatabricks.net/?o=123\n    clientId: sp\n    clientSecret: s3cret-value\nendpoints:\n  - name: fraud\n    workspace: prod\n    url: http://127.0.0.1:9/x\n    endpointId: e1\ncallers:\n  - name: c\n    keySha256: ' + 'b'.repeat(64) + '\n    endpoints: ["*"]\n'
+  })
+  for (const args of [['check-config', '--config', `${dir}/azure.yaml`], ['--config', `${dir}/azure.yaml`]]) {
+    const r = await run(args)
+    t.equal(r.code, 64, args.join(' '))
+    t.match(r.stderr, /^routegate: workspaces\[0\]\.host: 'https:\/\/adb-1\.azuredatabricks\.net\/\?o=123' has a query: the workspace URL is a scheme and a host only; use https:\/\/adb-1\.azuredatabricks\.net\n/)
+    t.notMatch(r.stderr, /s3cret/)
+  }
+})
