@@ -125,7 +125,12 @@ t.test('the Deployment runs as operators need: probes, limits, locked down, drai
   t.equal(c.securityContext.allowPrivilegeEscalation, false)
   t.equal(pod.securityContext.runAsNonRoot, true)
   t.ok(pod.topologySpreadConstraints.length > 0)
-  const config = parse(manifests().find(m => m.doc.kind === 'ConfigMap')?.doc.data['config.yaml']) as { server: { shutdownGraceMs: number } }
+  const config = parse(manifests().find(m => m.doc.kind === 'ConfigMap')?.doc.data['config.yaml']) as { server: { shutdownGraceMs: number, watchConfig: boolean } }
+  // The kubelet never updates a subPath mount: the ConfigMap is a directory, and watched.
+  const mount = c.volumeMounts.find((m: { name: string }) => m.name === 'config')
+  t.equal(mount.subPath, undefined, 'the config is not mounted with subPath')
+  t.same(c.args, ['--config', `${String(mount.mountPath)}/config.yaml`], 'the gateway reads the file inside the mounted directory')
+  t.equal(config.server.watchConfig, true, 'and watches it')
   const preStop = c.lifecycle.preStop.sleep.seconds as number
   t.ok(pod.terminationGracePeriodSeconds >= preStop + config.server.shutdownGraceMs / 1000 + 5, 'the grace period covers preStop and the drain')
 })
