@@ -1,6 +1,5 @@
 // Loads, interpolates, validates and normalises the config into a frozen, typed Config.
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.js'
@@ -9,6 +8,14 @@ import { ConfigSchema, jwksSource, WorkspaceSchema, type RawConfig } from './sch
 import { interpolate, wholeFileRef, type InterpolateDeps } from './interpolate.js'
 import { Secret } from './secret.js'
 import { checkWorkspaceHost, hostProblem } from './workspace-host.js'
+import { readFileBoundedSync, readProblem } from '../io/read-file.js'
+
+/**
+ * The cap of a config file, a `${file:}` value or a CA bundle. Files are read without blocking on
+ * a FIFO and only if regular (io/read-file.ts): a start-up or SIGHUP read cannot freeze the process.
+ */
+const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024
+const readText = (p: string): string => readFileBoundedSync(p, MAX_CONFIG_FILE_BYTES).toString('utf8')
 
 export type { Action, CallerLimits, Grant } from './schema.js'
 
@@ -71,7 +78,7 @@ const validate = ajv.compile<RawConfig>(ConfigSchema)
 
 /** Reads a YAML or JSON config file and returns the validated Config. */
 export function loadConfig (path: string, deps: LoadDeps = {}): Config {
-  const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+  const readFile = deps.readFile ?? readText
   return parseConfig(readDocument(path, readFile), { ...deps, readFile })
 }
 
@@ -81,7 +88,7 @@ function readDocument (path: string, readFile: (p: string) => string): unknown {
   try {
     text = readFile(path)
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new ConfigError(`cannot read config file ${path} (${readProblem(err)})`)
   }
   try {
     // logLevel error: the parser's warnings (on stderr) quote source text, e.g. an unknown tag.
@@ -116,7 +123,7 @@ function yamlProblem (err: unknown, text: string): string {
 export function parseConfig (doc: unknown, deps: LoadDeps = {}): Config {
   const ideps: InterpolateDeps = {
     env: deps.env ?? process.env,
-    readFile: deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+    readFile: deps.readFile ?? readText
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError('config must be a mapping with workspaces, endpoints and callers')
@@ -155,9 +162,9 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
     }
     if (e.caFile !== undefined) {
       try {
-        readFileSync(e.caFile)
+        readFileBoundedSync(e.caFile, MAX_CONFIG_FILE_BYTES)
       } catch (err) {
-        throw new ConfigError(`${field}.caFile: cannot read ${e.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+        throw new ConfigError(`${field}.caFile: cannot read ${e.caFile} (${readProblem(err)})`)
       }
     }
     return {
@@ -259,7 +266,7 @@ const validateWorkspaces = ajv.compile<Static<typeof WorkspacesOnly>>(Workspaces
  * endpoints yet (or whose other sections need variables this shell lacks) still names its workspaces.
  */
 export function loadWorkspaces (path: string, deps: LoadDeps = {}): WorkspaceConfig[] {
-  const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+  const readFile = deps.readFile ?? readText
   const doc = readDocument(path, readFile)
   const ideps: InterpolateDeps = { env: deps.env ?? process.env, readFile }
   const written = (typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? doc : {}) as Record<string, unknown>

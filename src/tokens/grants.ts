@@ -1,7 +1,7 @@
 // OAuth grants against a workspace token endpoint: one POST, a parsed token or a coded error.
-import { open } from 'node:fs/promises'
 import { request, type Dispatcher } from 'undici'
 import { TokenEndpointError } from '../errors.js'
+import { readFileBounded } from '../io/read-file.js'
 import { BodyTooLarge, readLimited } from '../io/read-limited.js'
 import { cleanText, oauthCode } from './oauth-errors.js'
 import type { Secret } from '../config/secret.js'
@@ -141,21 +141,18 @@ const MAX_SUBJECT_TOKEN_BYTES = 64 * 1024
  */
 export async function federationGrant (tokenUrl: string, subjectTokenFile: string, clientId: string | undefined, opts: GrantOptions): Promise<MintedToken> {
   let subject: string
+  const started = opts.now()
   try {
-    const fh = await open(subjectTokenFile, 'r')
-    try {
-      const buf = Buffer.alloc(MAX_SUBJECT_TOKEN_BYTES + 1)
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0)
-      if (bytesRead > MAX_SUBJECT_TOKEN_BYTES) throw Object.assign(new Error('too large'), { code: 'EFBIG' })
-      subject = buf.toString('utf8', 0, bytesRead).trim()
-    } finally {
-      await fh.close()
-    }
+    // Bounded in time by the fetch's own budget (a FIFO or a stuck mount must not hold the fetch,
+    // and so /readyz, forever) and in size (io/read-file.ts).
+    subject = (await readFileBounded(subjectTokenFile, { maxBytes: MAX_SUBJECT_TOKEN_BYTES, timeoutMs: opts.timeoutMs })).toString('utf8').trim()
   } catch (err) {
     // Our side, not the endpoint's: a missing mount is as good as a bad credential until fixed.
     throw new TokenEndpointError(`cannot read the subject token file ${subjectTokenFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       { reason: 'invalid_client', transport: 'SUBJECT_TOKEN_FILE', cause: err })
   }
+  // The read counted against fetchTimeoutMs: the exchange gets what is left of it.
+  opts = { ...opts, timeoutMs: Math.max(1, opts.timeoutMs - (opts.now() - started)) }
   const form = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE,
     subject_token: subject,

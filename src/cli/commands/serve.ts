@@ -1,7 +1,8 @@
 // `routegate --config FILE`: runs the gateway until SIGTERM/SIGINT, then drains and exits 0.
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import closeWithGrace from 'close-with-grace'
+import { readFileBounded } from '../../io/read-file.js'
+import { releaseEarlySighup } from '../early-sighup.js'
 import { watchConfigFile, type ConfigWatchDeps, type ConfigWatcher } from '../../config/watch.js'
 import { configWarnings, loadConfig, type Config } from '../../config/load.js'
 import { createRoutegate, type Routegate } from '../../server/routegate.js'
@@ -25,6 +26,11 @@ export async function runServe (opts: { configPath: string }): Promise<number> {
   rg.warm().catch(() => {}) // never rejects; readiness reports each endpoint
   logger.info({ gateway: gatewayUrl, admin: adminUrl, endpoints: config.endpoints.map(e => e.name) }, 'routegate listening')
   process.on('SIGHUP', () => { reload(rg, opts.configPath, logger) })
+  // A SIGHUP held during start-up (cli/early-sighup.ts) is applied now, as if it came just now.
+  if (releaseEarlySighup()) {
+    logger.info('applying a SIGHUP received during start-up')
+    reload(rg, opts.configPath, logger)
+  }
   const watcher = config.server.watchConfig ? await watchAndReload(rg, opts.configPath, logger) : undefined
   closeOnSignal(rg, config, logger, async () => { watcher?.close() })
   return -1
@@ -48,7 +54,7 @@ export async function watchAndReload (rg: Routegate, configPath: string, logger:
 
 async function contentDigest (path: string): Promise<string | undefined> {
   try {
-    return createHash('sha256').update(await readFile(path)).digest('hex')
+    return createHash('sha256').update(await readFileBounded(path, { maxBytes: 4 * 1024 * 1024, timeoutMs: 5000 })).digest('hex')
   } catch {
     return undefined
   }
