@@ -217,6 +217,10 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
       throw new ConfigError(`callers[${i}].keySha256: ${sample.slice(0, 8)}… is the digest of a well-known sample key ('${SAMPLE_KEY_DIGESTS.get(sample) ?? ''}'): make a real one with \`routegate hash-key\``)
     }
   }
+  const adminKey = raw.admin.keySha256?.toLowerCase()
+  if (adminKey !== undefined && SAMPLE_KEY_DIGESTS.has(adminKey)) {
+    throw new ConfigError(`admin.keySha256: ${adminKey.slice(0, 8)}… is the digest of a well-known sample key ('${SAMPLE_KEY_DIGESTS.get(adminKey) ?? ''}'): make a real one with \`routegate hash-key\``)
+  }
   if (raw.auth.jwt !== undefined) jwksSource(raw.auth.jwt)
 
   return { server: raw.server, admin: raw.admin, log: raw.log, tokens: raw.tokens, auth: raw.auth, tracing: raw.tracing, workspaces, endpoints, callers }

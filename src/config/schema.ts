@@ -80,7 +80,9 @@ export const AuthSchema = Type.Object({
 
 export const AdminSchema = Type.Object({
   host: Type.String({ default: '0.0.0.0' }),
-  port: { ...Port, default: 9464 }
+  port: { ...Port, default: 9464 },
+  /** sha256 (hex) of a bearer key every admin route but /healthz and /readyz then requires. */
+  keySha256: Type.Optional(Sha256Hex)
 }, { additionalProperties: false, default: {} })
 
 export const LogSchema = Type.Object({

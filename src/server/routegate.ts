@@ -212,7 +212,7 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   })
   let draining = false
   let warming = false
-  const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs, draining: () => draining, warming: () => warming })
+  const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs, draining: () => draining, warming: () => warming, keySha256: config.admin.keySha256 })
 
   return {
     gateway,

@@ -139,7 +139,7 @@ t.test('the sample config is refused as it stands (placeholder key), and loads o
   const text = manifests().find(m => m.doc.kind === 'ConfigMap')?.doc.data['config.yaml'] as string
   const deps = { env: { DATABRICKS_CLIENT_ID: 'sp-id' }, readFile: () => 'a-secret' }
   t.throws(() => parseConfig(parse(text), deps), { message: /well-known sample key/ })
-  const real = text.replace(/keySha256: [0-9a-f]{64}/, `keySha256: ${sha256Hex('rgk_a-real-key-made-by-hash-key-0123456789')}`)
+  const real = text.replace(/keySha256: [0-9a-f]{64}/g, `keySha256: ${sha256Hex('rgk_a-real-key-made-by-hash-key-0123456789')}`)
   t.doesNotThrow(() => parseConfig(parse(real), deps))
 })
 
@@ -159,4 +159,17 @@ t.test('the Dockerfile passes the linter, builds in stages, runs as non-root wit
   t.match(text, /^HEALTHCHECK /m)
   const ignore = read('.dockerignore')
   t.match(ignore, /^\*$/m, '.dockerignore starts from nothing')
+})
+
+t.test('Prometheus sends the admin key from a file or Secret, never inline, and it is the key the config hashes', async t => {
+  const monitor = manifests().find(m => m.doc.kind === 'ServiceMonitor')?.doc as Record<string, any>
+  t.same(monitor.spec.endpoints[0].authorization, { type: 'Bearer', credentials: { name: 'routegate-admin-key', key: 'key' } })
+  const composeProm = parse(read('deploy/compose/prometheus.yml')) as { scrape_configs: Array<{ authorization?: Record<string, string> }> }
+  t.same(composeProm.scrape_configs[0]?.authorization, { type: 'Bearer', credentials_file: '/etc/prometheus/routegate-admin-key' })
+  const compose = parse(read('docker-compose.yml')) as { services: { prometheus: { volumes: string[] } } }
+  t.ok(compose.services.prometheus.volumes.includes('./deploy/compose/admin-key.txt:/etc/prometheus/routegate-admin-key:ro'))
+  const routegate = parse(read('deploy/compose/routegate.yaml')) as { admin: { keySha256: string } }
+  t.equal(sha256Hex(read('deploy/compose/admin-key.txt').trim()), routegate.admin.keySha256, 'the mounted key is the one the gateway checks')
+  const prom = parse(read('deploy/prometheus/prometheus.yml')) as { scrape_configs: Array<{ authorization?: Record<string, string> }> }
+  t.equal(prom.scrape_configs[0]?.authorization?.credentials_file, '/etc/prometheus/routegate-admin-key')
 })
