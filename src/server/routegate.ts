@@ -126,7 +126,13 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
    */
   function generation (cfg: Config, previous?: Generation): Generation {
     // Only the reloadable sections come from `cfg`; server.* and tokens.* stay as started.
-    const registry = createRegistry(cfg, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
+    const registry = createRegistry(cfg, {
+      broker,
+      controlDispatcher,
+      fetchTimeoutMs: config.tokens.fetchTimeoutMs,
+      now,
+      onMissing: (ep, err) => { logger.warn({ endpoint: ep.name, remoteName: ep.remoteName, workspace: ep.workspace }, `${err.message}: check the endpoint's name (or remoteName) in the config`) }
+    })
     const unchanged = (e: Config['endpoints'][number]): boolean => {
       const before = previous?.config.endpoints.find(p => p.name === e.name)
       return before !== undefined && JSON.stringify(before) === JSON.stringify(e)
