@@ -68,3 +68,24 @@ t.test('a workspace host with a query exits 64 from check-config and from start,
     t.notMatch(r.stderr, /s3cret/)
   }
 })
+
+t.test('a busy port is one clear line naming server.port or admin.port', async t => {
+  const { createServer } = await import('node:net')
+  const busy = createServer()
+  await new Promise<void>(resolve => busy.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { busy.close() })
+  const port = (busy.address() as { port: number }).port
+  const base = (server: number, admin: number): string => JSON.stringify({
+    server: { host: '127.0.0.1', port: server },
+    admin: { host: '127.0.0.1', port: admin },
+    workspaces: [{ name: 'w', host: 'http://127.0.0.1:9', clientId: 'sp', clientSecret: 's3cret-value' }],
+    endpoints: [{ name: 'e', workspace: 'w', url: 'http://127.0.0.1:9/x', endpointId: 'e1' }],
+    callers: [{ name: 'c', keySha256: 'b'.repeat(64), endpoints: ['*'] }]
+  })
+  const dir = t.testdir({ 'server.json': base(port, 0), 'admin.json': base(0, port) })
+  for (const section of ['server', 'admin']) {
+    const r = await run(['--config', `${dir}/${section}.json`])
+    t.equal(r.code, 1, section)
+    t.match(r.stderr, new RegExp(`^routegate: ${section}\\.port ${port} on ${section}\\.host 127\\.0\\.0\\.1: the port is in use by another process \\(EADDRINUSE\\): stop it or set another ${section}\\.port\\n$`))
+  }
+})
