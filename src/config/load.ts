@@ -9,6 +9,7 @@ import { interpolate, wholeFileRef, type InterpolateDeps } from './interpolate.j
 import { Secret } from './secret.js'
 import { checkWorkspaceHost, hostProblem } from './workspace-host.js'
 import { readFileBoundedSync, readProblem } from '../io/read-file.js'
+import { nearestKey } from './suggest.js'
 
 /**
  * The cap of a config file, a `${file:}` value or a CA bundle. Files are read without blocking on
@@ -369,7 +370,12 @@ function describe (errors: ErrorObject[]): string {
 
 function describeOne (e: ErrorObject): string {
   const at = e.instancePath.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.') || '(root)'
-  if (e.keyword === 'additionalProperties') return `${at}: unknown field '${String(e.params.additionalProperty)}'`
+  if (e.keyword === 'additionalProperties') {
+    const key = String(e.params.additionalProperty)
+    const allowed = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {})
+    const near = nearestKey(key, allowed)
+    return `${at}: unknown field '${key.slice(0, 64)}'${near === undefined ? '' : ` (did you mean '${near}'?)`}`
+  }
   if (e.keyword === 'required') return `${at === '(root)' ? '' : at + '.'}${String(e.params.missingProperty)}: required`
   if (e.keyword === 'enum') return `${at}: must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`
   if (e.keyword === 'anyOf') return `${at}: must be ${String((e.parentSchema as { description?: string } | undefined)?.description ?? 'one of the allowed forms')}`
