@@ -157,6 +157,22 @@ t.test('the Dockerfile passes the linter, builds in stages, runs as non-root wit
   t.match(text.split(/^FROM /m).at(-1) ?? '', /COPY --from=prune /, 'and takes the pruned build (no emulator)')
   t.match(text, /^USER node$/m)
   t.match(text, /^HEALTHCHECK /m)
+  // The health check follows the admin port (ROUTEGATE_ADMIN_PORT), not a hard-coded 9464.
+  const check = /^HEALTHCHECK [^\n]*\\\n\s*CMD (\[.*\])$/m.exec(text)?.[1] ?? '[]'
+  const script = (JSON.parse(check) as string[])[2] ?? ''
+  t.notMatch(script, /:9464\//, 'no literal admin port in the URL')
+  t.match(script, /process\.env\.ROUTEGATE_ADMIN_PORT/)
+  t.match(text, /^ENV ROUTEGATE_ADMIN_PORT=9464$/m)
+  const { createServer } = await import('node:http')
+  const admin = createServer((req, res) => { res.statusCode = req.url === '/readyz' ? 200 : 404; res.end() })
+  await new Promise<void>(resolve => admin.listen(0, '127.0.0.1', resolve))
+  const port = (admin.address() as { port: number }).port
+  const { execFile } = await import('node:child_process')
+  const exit = async (env: Record<string, string>): Promise<number> => await new Promise(resolve => {
+    execFile(process.execPath, ['-e', script], { env: { ...process.env, ...env }, timeout: 15_000 }, err => { resolve(err === null ? 0 : Number((err as { code?: number }).code ?? 1)) })
+  })
+  t.equal(await exit({ ROUTEGATE_ADMIN_PORT: String(port) }), 0, 'the check passes against a ready admin port given by env')
+  admin.close()
   const ignore = read('.dockerignore')
   t.match(ignore, /^\*$/m, '.dockerignore starts from nothing')
 })
