@@ -118,11 +118,16 @@ async function postTokenForm (url: string, form: URLSearchParams, headers: Recor
   if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS || !BEARER.test(token)) {
     throw new TokenEndpointError('token endpoint answer has no usable access_token (empty, too long, or characters a bearer token cannot have)', { reason: 'invalid_response', status: res.statusCode })
   }
-  if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
-    throw new TokenEndpointError('token endpoint answer has no positive, finite expires_in', { reason: 'invalid_response', status: res.statusCode })
+  // Under a second is no lifetime a token can be used for (it would be refetched in a loop), and
+  // no token endpoint means it; a few seconds is short but valid (the broker scales its windows).
+  if (!Number.isFinite(expiresIn) || expiresIn < MIN_EXPIRES_IN_S) {
+    throw new TokenEndpointError(`token endpoint answer has no finite expires_in of at least ${MIN_EXPIRES_IN_S} s`, { reason: 'invalid_response', status: res.statusCode })
   }
   return { accessToken: token, expiresInMs: Math.min(expiresIn * 1000, MAX_LIFETIME_MS) }
 }
+
+/** The shortest token lifetime accepted, in seconds. */
+export const MIN_EXPIRES_IN_S = 1
 
 function retryAfter (res: Dispatcher.ResponseData, now: () => number): number | undefined {
   const h = res.headers['retry-after']
