@@ -37,7 +37,8 @@ export function adminKeyMatches (authorization: string | undefined, keySha256: s
 
 export interface EndpointReadiness {
   ready: boolean
-  token: 'valid' | 'stale' | 'none'
+  /** `refused`: the endpoint refused the held token (401/403) and no replacement was accepted yet. */
+  token: 'valid' | 'stale' | 'none' | 'refused'
   expiresAt?: string
   refreshing: boolean
   lastError?: string
@@ -83,7 +84,10 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
     }
     if (deps.broker.status(route.token.key).state === 'none') await within(deps.broker.get(route.token), readyTimeoutMs)
     const s = deps.broker.status(route.token.key)
-    const r: EndpointReadiness = { ready: s.state !== 'none', token: s.state, refreshing: s.refreshing }
+    // A token the endpoint refuses (the broker backing off fresh refusals) serves only 401/403s:
+    // not a valid token, and not a servable endpoint, however long before it expires.
+    const refused = s.state !== 'none' && deps.broker.isRefused(route.token)
+    const r: EndpointReadiness = { ready: s.state !== 'none' && !refused, token: refused ? 'refused' : s.state, refreshing: s.refreshing }
     if (s.expiresAt !== undefined) r.expiresAt = new Date(s.expiresAt).toISOString()
     if (s.lastError !== undefined) r.lastError = s.lastError
     if (s.retryAt !== undefined) r.retryAt = new Date(s.retryAt).toISOString()
