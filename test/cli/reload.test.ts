@@ -49,7 +49,8 @@ t.test('SIGHUP swaps the config in under traffic; a broken file leaves the runni
     await r.body.dump()
     return r.statusCode
   }
-  for (let i = 0; i < 100; i++) {
+  // Start-up bound: 300 polls (15 s and more), generous for a cold start on a loaded machine.
+  for (let i = 0; i < 300; i++) {
     if (await request(`http://127.0.0.1:${adminPort}/readyz`).then(r => r.body.dump().then(() => r.statusCode === 200), () => false)) break
     await sleep(50)
   }

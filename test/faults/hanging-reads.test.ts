@@ -121,6 +121,8 @@ t.test('SIGHUP sent right after spawn is held and applied after start-up, not fa
   }
   t.same([child.exitCode, child.signalCode], [null, null], `not killed by the signal: ${logs.slice(-500)}`)
   t.ok(ready, 'the gateway started')
+  // The log lines travel through a pipe, apart from the HTTP answer: wait for them (bounded).
+  for (let i = 0; i < 200 && !/config reloaded/.test(logs); i++) await sleep(25)
   t.match(logs, /applying a SIGHUP received during start-up/)
   t.match(logs, /config reloaded/)
   if (child.exitCode === null && child.signalCode === null) {
