@@ -40,8 +40,11 @@ ENV NODE_OPTIONS=--max-semi-space-size=64
 EXPOSE 8080 9464
 STOPSIGNAL SIGTERM
 # Ready (not just alive): /readyz is 503 while warming up, draining, or with no endpoint servable.
+# The admin port is ROUTEGATE_ADMIN_PORT (9464 unless set): with another admin.port, set it too,
+# or write `port: ${env:ROUTEGATE_ADMIN_PORT}` under admin: in the config so both read one value.
+ENV ROUTEGATE_ADMIN_PORT=9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.ROUTEGATE_ADMIN_PORT || '9464') + '/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli/index.js"]
 # Mount the config (and the secret files it references) at /etc/routegate.
 CMD ["--config", "/etc/routegate/config.yaml"]

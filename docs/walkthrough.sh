@@ -3,7 +3,7 @@
 # routegate". You provide DATABRICKS_HOST (the workspace URL), DATABRICKS_CLIENT_ID and
 # DATABRICKS_CLIENT_SECRET (the service principal's OAuth secret; the principal may create
 # serving endpoints), and a Unity Catalog model and feature spec to serve.
-# test/cli/walkthrough.test.ts runs this file, as it is, against the Databricks emulator.
+# test/cli/walkthrough.test.ts runs this file, as it is, against `routegate emulator --empty`.
 set -eu
 MODEL=${MODEL:-main.default.fraud_model}
 MODEL_VERSION=${MODEL_VERSION:-1}

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { runCheckConfig } from './commands/check-config.js'
 import { runHashKey } from './commands/hash-key.js'
 import { runServe } from './commands/serve.js'
+import { releaseEarlySighup } from './early-sighup.js'
 import { UsageError } from '../errors.js'
 
 const USAGE = `routegate — token-brokering gateway for Databricks route-optimized serving endpoints
@@ -38,6 +39,8 @@ export interface MainOptions {
 }
 
 export async function main (argv: string[], opts: MainOptions): Promise<number> {
+  // Only the gateway reloads on SIGHUP; any other command hangs up as by default.
+  if (argv[0] === 'emulator' || argv[0] === 'endpoints' || argv[0] === 'token') releaseEarlySighup()
   // Commands with options of their own parse the rest of the line themselves (the emulator's
   // are the emulator package's).
   if (argv[0] === 'emulator') return await (await emulatorCommand()).runEmulator(argv.slice(1))
@@ -65,6 +68,7 @@ export async function main (argv: string[], opts: MainOptions): Promise<number> 
   }
   const [command, ...rest] = positionals
   const configPath = values.config ?? (process.env.ROUTEGATE_CONFIG === '' ? undefined : process.env.ROUTEGATE_CONFIG)
+  if (!((command === undefined || command === 'serve') && configPath !== undefined)) releaseEarlySighup()
   const port = values.port === undefined ? undefined : parsePort(values.port)
   const listenFlags = values.port !== undefined || values.host !== undefined
   // A gateway listens where its config says: a flag that would be silently ignored is refused.
@@ -132,6 +136,7 @@ export function run (argv: string[], opts: MainOptions): void {
     const usage = err instanceof UsageError || err.code === 'EMULATOR_USAGE' || err.code === 'ROUTEGATE_ERR_INVALID_ARGUMENT' || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
     process.stderr.write(`routegate: ${err.message}\n${usage ? '\n' + (err instanceof UsageError && err.usage !== undefined ? err.usage : USAGE) : ''}`)
     // Something may still hold the event loop (a listener that did start): exit now.
-    process.exit(usage ? 64 : 1)
+    // A config mistake that is a mistake in what was typed (a workspace host with a path) is 64 too.
+    process.exit(usage || (err as { exitCode?: unknown }).exitCode === 64 ? 64 : 1)
   })
 }

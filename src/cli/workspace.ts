@@ -7,6 +7,7 @@ import { TOKENS_DEFAULTS } from '../config/schema.js'
 import { Secret } from '../config/secret.js'
 import { TokenBroker } from '../tokens/broker.js'
 import { workspaceTokens } from '../tokens/specs.js'
+import { checkWorkspaceHost, hostProblem } from '../config/workspace-host.js'
 import { UsageError } from '../errors.js'
 
 export interface WorkspaceFlags {
@@ -52,18 +53,15 @@ export function resolveWorkspace (flags: WorkspaceFlags, env: Record<string, str
   return { name, host: origin, tokenUrl: `${origin}/oidc/v1/token`, clientId, clientSecret: new Secret(secret), grant: 'client_credentials' }
 }
 
-/** `adb-1.2.azuredatabricks.net` or `https://…/` as the https origin the API paths hang off. */
+/**
+ * `adb-1.2.azuredatabricks.net` or `https://…/` as the origin the API paths hang off; a path,
+ * query or fragment is refused with the URL to use instead (config/workspace-host.ts).
+ */
 export function workspaceOrigin (host: string, usage: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `https://${host}`
-  let u: URL
-  try {
-    u = new URL(withScheme)
-  } catch {
-    throw new UsageError(`--host '${host.slice(0, 80)}' is not a URL`, usage)
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new UsageError(`--host '${host.slice(0, 80)}': https:// (or http:// for a local emulator)`, usage)
-  if (u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '') throw new UsageError('--host: just the workspace URL, without credentials, query or fragment', usage)
-  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`
+  const check = checkWorkspaceHost(withScheme)
+  if (!check.ok) throw new UsageError(hostProblem('--host', check), usage)
+  return check.origin
 }
 
 function nonEmpty (s: string | undefined): string | undefined {

@@ -1,6 +1,7 @@
 // Resolves ${env:NAME} and ${file:PATH} references in every string of a parsed config; refuses
 // the shell's ${NAME}.
 import { ConfigError } from '../errors.js'
+import { readProblem } from '../io/read-file.js'
 import { trimNewline } from './secret.js'
 
 export interface InterpolateDeps {
@@ -47,7 +48,7 @@ function resolveString (raw: string, deps: InterpolateDeps, path: string): strin
     try {
       return trimNewline(deps.readFile(ref))
     } catch (err) {
-      throw new ConfigError(`${path}: cannot read file ${ref} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      throw new ConfigError(`${path}: cannot read file ${ref} (${readProblem(err)})`)
     }
   })
 }

@@ -1,6 +1,5 @@
 // Loads, interpolates, validates and normalises the config into a frozen, typed Config.
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../errors.js'
@@ -8,6 +7,16 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ConfigSchema, jwksSource, WorkspaceSchema, type RawConfig } from './schema.js'
 import { interpolate, wholeFileRef, type InterpolateDeps } from './interpolate.js'
 import { Secret } from './secret.js'
+import { checkWorkspaceHost, hostProblem } from './workspace-host.js'
+import { readFileBoundedSync, readProblem } from '../io/read-file.js'
+import { nearestKey } from './suggest.js'
+
+/**
+ * The cap of a config file, a `${file:}` value or a CA bundle. Files are read without blocking on
+ * a FIFO and only if regular (io/read-file.ts): a start-up or SIGHUP read cannot freeze the process.
+ */
+const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024
+const readText = (p: string): string => readFileBoundedSync(p, MAX_CONFIG_FILE_BYTES).toString('utf8')
 
 export type { Action, CallerLimits, Grant } from './schema.js'
 
@@ -76,7 +85,7 @@ const validate = ajv.compile<RawConfig>(ConfigSchema)
 
 /** Reads a YAML or JSON config file and returns the validated Config. */
 export function loadConfig (path: string, deps: LoadDeps = {}): Config {
-  const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+  const readFile = deps.readFile ?? readText
   return parseConfig(readDocument(path, readFile), { ...deps, readFile })
 }
 
@@ -86,7 +95,7 @@ function readDocument (path: string, readFile: (p: string) => string): unknown {
   try {
     text = readFile(path)
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+    throw new ConfigError(`cannot read config file ${path} (${readProblem(err)})`)
   }
   try {
     // logLevel error: the parser's warnings (on stderr) quote source text, e.g. an unknown tag.
@@ -121,7 +130,7 @@ function yamlProblem (err: unknown, text: string): string {
 export function parseConfig (doc: unknown, deps: LoadDeps = {}): Config {
   const ideps: InterpolateDeps = {
     env: deps.env ?? process.env,
-    readFile: deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+    readFile: deps.readFile ?? readText
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError('config must be a mapping with workspaces, endpoints and callers')
@@ -160,9 +169,9 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
     }
     if (e.caFile !== undefined) {
       try {
-        readFileSync(e.caFile)
+        readFileBoundedSync(e.caFile, MAX_CONFIG_FILE_BYTES)
       } catch (err) {
-        throw new ConfigError(`${field}.caFile: cannot read ${e.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+        throw new ConfigError(`${field}.caFile: cannot read ${e.caFile} (${readProblem(err)})`)
       }
     }
     // Every field as the schema checked it (a field added there needs no copy here), and the
@@ -202,6 +211,10 @@ function normalise (raw: RawConfig, doc: Record<string, unknown>, deps: Interpol
     if (sample !== undefined) {
       throw new ConfigError(`callers[${i}].keySha256: ${sample.slice(0, 8)}… is the digest of a well-known sample key ('${SAMPLE_KEY_DIGESTS.get(sample) ?? ''}'): make a real one with \`routegate hash-key\``)
     }
+  }
+  const adminKey = raw.admin.keySha256?.toLowerCase()
+  if (adminKey !== undefined && SAMPLE_KEY_DIGESTS.has(adminKey)) {
+    throw new ConfigError(`admin.keySha256: ${adminKey.slice(0, 8)}… is the digest of a well-known sample key ('${SAMPLE_KEY_DIGESTS.get(adminKey) ?? ''}'): make a real one with \`routegate hash-key\``)
   }
   if (raw.auth.jwt !== undefined) jwksSource(raw.auth.jwt)
 
@@ -246,6 +259,8 @@ function normaliseWorkspace (w: RawWorkspace, i: number, written: Record<string,
     if (w.clientSecret === undefined) throw new ConfigError(`${field}.clientSecret: required with grant: ${w.grant}`)
     if (w.subjectTokenFile !== undefined) throw new ConfigError(`${field}.subjectTokenFile: only with grant: federation`)
   }
+  const hostCheck = checkWorkspaceHost(w.host)
+  if (!hostCheck.ok) throw new WorkspaceHostError(hostProblem(`${field}.host`, hostCheck))
   const file = wholeFileRef(written?.clientSecret)
   // A YAML number past 2^53 has already lost digits: the id must be written as a string.
   const writtenId = written?.workspaceId
@@ -254,10 +269,18 @@ function normaliseWorkspace (w: RawWorkspace, i: number, written: Record<string,
   }
   return {
     ...w,
-    host: w.host.replace(/\/+$/, ''),
-    tokenUrl: w.tokenUrl ?? `${w.host.replace(/\/+$/, '')}/oidc/v1/token`,
+    host: hostCheck.origin,
+    tokenUrl: w.tokenUrl ?? `${hostCheck.origin}/oidc/v1/token`,
     clientSecret: w.clientSecret === undefined ? undefined : new Secret(w.clientSecret, file === undefined ? {} : { file, readFile: deps.readFile })
   }
+}
+
+/**
+ * A workspace host with a path, query or fragment: a mistake in what was typed, like a bad flag,
+ * so the CLI exits 64 (EX_USAGE) for it, at start-up and in check-config.
+ */
+export class WorkspaceHostError extends ConfigError {
+  readonly exitCode = 64
 }
 
 const WorkspacesOnly = Type.Object({ workspaces: Type.Array(WorkspaceSchema, { minItems: 1 }) })
@@ -269,7 +292,7 @@ const validateWorkspaces = ajv.compile<Static<typeof WorkspacesOnly>>(Workspaces
  * endpoints yet (or whose other sections need variables this shell lacks) still names its workspaces.
  */
 export function loadWorkspaces (path: string, deps: LoadDeps = {}): WorkspaceConfig[] {
-  const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'))
+  const readFile = deps.readFile ?? readText
   const doc = readDocument(path, readFile)
   const ideps: InterpolateDeps = { env: deps.env ?? process.env, readFile }
   const written = (typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? doc : {}) as Record<string, unknown>
@@ -368,7 +391,12 @@ function describe (errors: ErrorObject[]): string {
 
 function describeOne (e: ErrorObject): string {
   const at = e.instancePath.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.') || '(root)'
-  if (e.keyword === 'additionalProperties') return `${at}: unknown field '${String(e.params.additionalProperty)}'`
+  if (e.keyword === 'additionalProperties') {
+    const key = String(e.params.additionalProperty)
+    const allowed = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {})
+    const near = nearestKey(key, allowed)
+    return `${at}: unknown field '${key.slice(0, 64)}'${near === undefined ? '' : ` (did you mean '${near}'?)`}`
+  }
   if (e.keyword === 'required') return `${at === '(root)' ? '' : at + '.'}${String(e.params.missingProperty)}: required`
   if (e.keyword === 'enum') return `${at}: must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`
   if (e.keyword === 'anyOf') return `${at}: must be ${String((e.parentSchema as { description?: string } | undefined)?.description ?? 'one of the allowed forms')}`

@@ -51,6 +51,11 @@ export const ServerSchema = Type.Object({
   trustProxy: Type.Boolean({ default: false }),
   /** Shed load (503 before any work) while event-loop delay exceeds this; 0 disables. */
   maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 1000 }),
+  /**
+   * Watch the config file (and its directory, so a Kubernetes ConfigMap's `..data` symlink swap
+   * is seen) and apply a change as SIGHUP does; read at start only.
+   */
+  watchConfig: Type.Boolean({ default: false }),
   /** TLS on the gateway listener; with clientCaFile, client certificates identify callers (mTLS). */
   tls: Type.Optional(Type.Object({
     certFile: Type.String({ minLength: 1 }),
@@ -81,7 +86,9 @@ export const AuthSchema = Type.Object({
 
 export const AdminSchema = Type.Object({
   host: Type.String({ default: '0.0.0.0' }),
-  port: { ...Port, default: 9464 }
+  port: { ...Port, default: 9464 },
+  /** sha256 (hex) of a bearer key every admin route but /healthz and /readyz then requires. */
+  keySha256: Type.Optional(Sha256Hex)
 }, { additionalProperties: false, default: {} })
 
 export const LogSchema = Type.Object({

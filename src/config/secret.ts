@@ -1,8 +1,10 @@
 // A secret value that cannot leak by accident: it prints, logs and serialises as a mask.
-import { readFileSync } from 'node:fs'
+import { readFileBoundedSync } from '../io/read-file.js'
 import { inspect } from 'node:util'
 
 export const MASK = '********'
+/** A client secret file larger than this is not a client secret. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024
 
 type ReadFile = (path: string) => string
 
@@ -19,7 +21,8 @@ export class Secret {
   constructor (value: string, opts: { file?: string, readFile?: ReadFile } = {}) {
     this.#value = value
     this.#file = opts.file
-    this.#readFile = opts.readFile ?? ((p) => readFileSync(p, 'utf8'))
+    // Re-read at token fetches: never a blocking open (a FIFO) nor an unbounded read.
+    this.#readFile = opts.readFile ?? ((p) => readFileBoundedSync(p, MAX_SECRET_FILE_BYTES).toString('utf8'))
   }
 
   /** Where the value is re-read from, if anywhere (a path is not a secret). */

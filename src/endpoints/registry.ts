@@ -7,6 +7,7 @@ import { servingAuthorizationDetails } from '../tokens/grants.js'
 import { workspaceTokens, type WorkspaceTokens } from '../tokens/specs.js'
 import { ControlPlaneRefused } from '../errors.js'
 import { discoverEndpoint } from './discovery.js'
+import { EndpointNotFound } from '../errors.js'
 import { poolKey } from '../proxy/pools.js'
 
 /** The endpoint settings a route carries, named once: the Route type and toRoute both follow this list. */
@@ -37,6 +38,11 @@ export interface RegistryDeps {
   controlDispatcher: Dispatcher
   fetchTimeoutMs: number
   now: () => number
+  /**
+   * Called once per endpoint (until it is found again) when the workspace says it does not exist:
+   * most often a typo in `name`/`remoteName`, otherwise visible only in /readyz and 404s.
+   */
+  onMissing?: (endpoint: EndpointConfig, err: Error) => void
 }
 
 export interface Registry {
@@ -87,6 +93,7 @@ export function createRegistry (config: Config, deps: RegistryDeps): Registry {
   }
 
   const discoveries = new Map<string, Discovery>()
+  const reportedMissing = new Set<string>()
   for (const ep of config.endpoints) {
     const ws = workspaces.get(ep.workspace) as WorkspaceConfig
     const d: Discovery = { failedUntil: 0 }
@@ -134,9 +141,14 @@ export function createRegistry (config: Config, deps: RegistryDeps): Registry {
         const route = await p
         d.route = route
         d.lastError = undefined
+        reportedMissing.delete(name)
         return route
       } catch (err) {
         d.lastError = err as Error
+        if (err instanceof EndpointNotFound && !reportedMissing.has(name)) {
+          reportedMissing.add(name)
+          deps.onMissing?.(ep, err)
+        }
         d.failedUntil = deps.now() + NEGATIVE_CACHE_MS
         throw err
       } finally {

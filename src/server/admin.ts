@@ -1,4 +1,5 @@
 // The admin listener's fastify app: liveness, readiness (token health per endpoint), metrics.
+import { createHash, timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from '../endpoints/registry.js'
 import type { Metrics } from '../metrics/index.js'
@@ -18,11 +19,29 @@ export interface AdminDeps {
   warming?: () => boolean
   /** The shared store's state, when one is configured: shown in /readyz, never making it unready. */
   store?: (() => StoreState) | undefined
+  /** admin.keySha256: when set, every route but the probes needs `Authorization: Bearer <key>`. */
+  keySha256?: string | undefined
+}
+
+/** The probes stay open: a kubelet or load balancer has no key, and they reveal only up/down and why. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz'])
+
+/**
+ * True when `authorization` is `Bearer <key>` and sha256(key) is `keySha256` (hex). The digests
+ * are compared in constant time, so the answer's timing says nothing of how much matched.
+ */
+export function adminKeyMatches (authorization: string | undefined, keySha256: string): boolean {
+  const m = /^Bearer +(\S{1,4096})$/i.exec(authorization ?? '')
+  const want = Buffer.from(keySha256, 'hex')
+  // Whether a header was sent, and the digest's length (fixed by the schema), are not secrets.
+  if (m === null || want.length !== 32) return false
+  return timingSafeEqual(createHash('sha256').update(m[1] ?? '').digest(), want)
 }
 
 export interface EndpointReadiness {
   ready: boolean
-  token: 'valid' | 'stale' | 'none'
+  /** `refused`: the endpoint refused the held token (401/403) and no replacement was accepted yet. */
+  token: 'valid' | 'stale' | 'none' | 'refused'
   expiresAt?: string
   refreshing: boolean
   lastError?: string
@@ -32,6 +51,15 @@ export interface EndpointReadiness {
 export function buildAdmin (deps: AdminDeps): FastifyInstance {
   const app = Fastify({ logger: false })
   const readyTimeoutMs = deps.readyTimeoutMs ?? 2000
+  const keySha256 = deps.keySha256
+  if (keySha256 !== undefined) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (OPEN_PATHS.has(request.url.split('?')[0] ?? '')) return
+      if (adminKeyMatches(request.headers.authorization, keySha256)) return
+      return await reply.code(401).header('www-authenticate', 'Bearer realm="routegate-admin"')
+        .send({ error_code: 'UNAUTHENTICATED', message: 'this admin route needs Authorization: Bearer <admin key> (admin.keySha256)' })
+    })
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }))
 
@@ -61,7 +89,10 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
     }
     if (deps.broker.status(route.token.key).state === 'none') await within(deps.broker.get(route.token), readyTimeoutMs)
     const s = deps.broker.status(route.token.key)
-    const r: EndpointReadiness = { ready: s.state !== 'none', token: s.state, refreshing: s.refreshing }
+    // A token the endpoint refuses (the broker backing off fresh refusals) serves only 401/403s:
+    // not a valid token, and not a servable endpoint, however long before it expires.
+    const refused = s.state !== 'none' && deps.broker.isRefused(route.token)
+    const r: EndpointReadiness = { ready: s.state !== 'none' && !refused, token: refused ? 'refused' : s.state, refreshing: s.refreshing }
     if (s.expiresAt !== undefined) r.expiresAt = new Date(s.expiresAt).toISOString()
     if (s.lastError !== undefined) r.lastError = s.lastError
     if (s.retryAt !== undefined) r.retryAt = new Date(s.retryAt).toISOString()

@@ -19,6 +19,7 @@ import { answerError } from './errors.js'
 import { requestIdOf, type Exchange, type Exchanges } from './exchange.js'
 import { clientErrorHandler, frameworkErrors, installServerGuards, type GuardDeps } from './http-guards.js'
 import type { Handlers } from './handlers.js'
+import { logRefusals } from './refusal-log.js'
 import { invocationName } from './invocations.js'
 import { OPENAI_PATHS, openAiRoute } from './openai.js'
 
@@ -128,7 +129,7 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
     server.maxConnections = limits.maxConnections ?? SERVER_DEFAULTS.maxConnections
     server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs
     installServerGuards(server, guards)
-    logDrops(server, deps.logger, server.maxConnections)
+    logRefusals(server, deps.logger, server.maxConnections)
     return server as Server
   }
 
@@ -196,26 +197,6 @@ export function buildGateway (deps: GatewayDeps): FastifyInstance {
   })
 
   return app
-}
-
-/** Connections refused at the cap are logged, at most once every DROP_LOG_MS, with their count. */
-const DROP_LOG_MS = 10_000
-
-function logDrops (server: Server, logger: Logger, max: number): void {
-  let dropped = 0
-  let timer: NodeJS.Timeout | undefined
-  server.on('drop', () => {
-    dropped++
-    if (timer !== undefined) return
-    logger.warn({ maxConnections: max, dropped }, 'connection cap reached: refusing new connections (server.maxConnections)')
-    dropped = 0
-    timer = setTimeout(() => {
-      timer = undefined
-      if (dropped > 0) logger.warn({ maxConnections: max, dropped }, 'connection cap reached: refusing new connections (server.maxConnections)')
-      dropped = 0
-    }, DROP_LOG_MS)
-    timer.unref()
-  })
 }
 
 function sanitize (s: string): string {

@@ -153,7 +153,13 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
    */
   function generation (cfg: Config, previous?: Generation): Generation {
     // Only the reloadable sections come from `cfg`; server.* and tokens.* stay as started.
-    const registry = createRegistry(cfg, { broker, controlDispatcher, fetchTimeoutMs: config.tokens.fetchTimeoutMs, now })
+    const registry = createRegistry(cfg, {
+      broker,
+      controlDispatcher,
+      fetchTimeoutMs: config.tokens.fetchTimeoutMs,
+      now,
+      onMissing: (ep, err) => { logger.warn({ endpoint: ep.name, remoteName: ep.remoteName, workspace: ep.workspace }, `${err.message}: check the endpoint's name (or remoteName) in the config`) }
+    })
     const unchanged = (e: Config['endpoints'][number]): boolean => {
       const before = previous?.config.endpoints.find(p => p.name === e.name)
       return before !== undefined && JSON.stringify(before) === JSON.stringify(e)
@@ -244,7 +250,16 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
   })
   let draining = false
   let warming = false
-  const admin = buildAdmin({ registry, broker, metrics, readyTimeoutMs: opts.readyTimeoutMs, draining: () => draining, warming: () => warming, store: store === undefined ? undefined : () => store.state() })
+  const admin = buildAdmin({
+    registry,
+    broker,
+    metrics,
+    readyTimeoutMs: opts.readyTimeoutMs,
+    draining: () => draining,
+    warming: () => warming,
+    store: store === undefined ? undefined : () => store.state(),
+    keySha256: config.admin.keySha256
+  })
 
   return {
     gateway,
@@ -273,8 +288,8 @@ export function createRoutegate (opts: RoutegateOptions): Routegate {
     async listen (addr = {}) {
       const g = addr.gateway ?? config.server
       const a = addr.admin ?? config.admin
-      await gateway.listen({ host: g.host, port: g.port })
-      await admin.listen({ host: a.host, port: a.port })
+      await listenAs(gateway, g.host, g.port, 'server')
+      await listenAs(admin, a.host, a.port, 'admin')
       return { gatewayUrl: baseUrl(gateway, g.host, config.server.tls !== undefined), adminUrl: baseUrl(admin, a.host) }
     },
     reload (next) {
@@ -368,4 +383,26 @@ function baseUrl (app: FastifyInstance, host: string, tls = false): string {
   const port = typeof addr === 'object' && addr !== null ? addr.port : 0
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
   return `${tls ? 'https' : 'http'}://${shown}:${port}`
+}
+
+/**
+ * Listens, turning the usual failures into one line that names the config field: a raw
+ * `EADDRINUSE 0.0.0.0:8080` does not say which of the two listeners, nor what to change.
+ */
+async function listenAs (app: { listen: (o: { host: string, port: number }) => Promise<unknown> }, host: string, port: number, section: 'server' | 'admin'): Promise<void> {
+  try {
+    await app.listen({ host, port })
+  } catch (err) {
+    throw new Error(listenProblem(err, host, port, section), { cause: err })
+  }
+}
+
+/** The message for a failed listen; pure. */
+export function listenProblem (err: unknown, host: string, port: number, section: 'server' | 'admin'): string {
+  const code = (err as NodeJS.ErrnoException).code
+  const where = `${section}.port ${port} on ${section}.host ${host}`
+  if (code === 'EADDRINUSE') return `${where}: the port is in use by another process (EADDRINUSE): stop it or set another ${section}.port`
+  if (code === 'EACCES') return `${where}: not allowed (EACCES): ports below 1024 need privileges; set ${section}.port to 1024 or more`
+  if (code === 'EADDRNOTAVAIL') return `${where}: no such address on this machine (EADDRNOTAVAIL): set ${section}.host`
+  return `${where}: cannot listen (${code ?? (err as Error).message})`
 }

@@ -1,8 +1,8 @@
 // OAuth grants against a workspace token endpoint: one POST, a parsed token or a coded error.
-import { open } from 'node:fs/promises'
 import { request, type Dispatcher } from 'undici'
 import { TokenEndpointError } from '../errors.js'
 import { BodyTooLarge } from '../errors.js'
+import { readFileBounded } from '../io/read-file.js'
 import { readLimited } from '../io/read-limited.js'
 import { cleanText, oauthCode } from './oauth-errors.js'
 import type { Secret } from '../config/secret.js'
@@ -119,11 +119,16 @@ async function postTokenForm (url: string, form: URLSearchParams, headers: Recor
   if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS || !BEARER.test(token)) {
     throw new TokenEndpointError('token endpoint answer has no usable access_token (empty, too long, or characters a bearer token cannot have)', { reason: 'invalid_response', status: res.statusCode })
   }
-  if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
-    throw new TokenEndpointError('token endpoint answer has no positive, finite expires_in', { reason: 'invalid_response', status: res.statusCode })
+  // Under a second is no lifetime a token can be used for (it would be refetched in a loop), and
+  // no token endpoint means it; a few seconds is short but valid (the broker scales its windows).
+  if (!Number.isFinite(expiresIn) || expiresIn < MIN_EXPIRES_IN_S) {
+    throw new TokenEndpointError(`token endpoint answer has no finite expires_in of at least ${MIN_EXPIRES_IN_S} s`, { reason: 'invalid_response', status: res.statusCode })
   }
   return { accessToken: token, expiresInMs: Math.min(expiresIn * 1000, MAX_LIFETIME_MS) }
 }
+
+/** The shortest token lifetime accepted, in seconds. */
+export const MIN_EXPIRES_IN_S = 1
 
 function retryAfter (res: Dispatcher.ResponseData, now: () => number): number | undefined {
   const h = res.headers['retry-after']
@@ -142,21 +147,18 @@ const MAX_SUBJECT_TOKEN_BYTES = 64 * 1024
  */
 export async function federationGrant (tokenUrl: string, subjectTokenFile: string, clientId: string | undefined, opts: GrantOptions): Promise<MintedToken> {
   let subject: string
+  const started = opts.now()
   try {
-    const fh = await open(subjectTokenFile, 'r')
-    try {
-      const buf = Buffer.alloc(MAX_SUBJECT_TOKEN_BYTES + 1)
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0)
-      if (bytesRead > MAX_SUBJECT_TOKEN_BYTES) throw Object.assign(new Error('too large'), { code: 'EFBIG' })
-      subject = buf.toString('utf8', 0, bytesRead).trim()
-    } finally {
-      await fh.close()
-    }
+    // Bounded in time by the fetch's own budget (a FIFO or a stuck mount must not hold the fetch,
+    // and so /readyz, forever) and in size (io/read-file.ts).
+    subject = (await readFileBounded(subjectTokenFile, { maxBytes: MAX_SUBJECT_TOKEN_BYTES, timeoutMs: opts.timeoutMs })).toString('utf8').trim()
   } catch (err) {
     // Our side, not the endpoint's: a missing mount is as good as a bad credential until fixed.
     throw new TokenEndpointError(`cannot read the subject token file ${subjectTokenFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       { reason: 'invalid_client', transport: 'SUBJECT_TOKEN_FILE', cause: err })
   }
+  // The read counted against fetchTimeoutMs: the exchange gets what is left of it.
+  opts = { ...opts, timeoutMs: Math.max(1, opts.timeoutMs - (opts.now() - started)) }
   const form = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE,
     subject_token: subject,

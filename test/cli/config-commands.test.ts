@@ -60,3 +60,36 @@ t.test('check-config prints the resolved config with secrets masked, and names b
   t.equal(usage.code, 64)
   t.match(usage.stderr, /unknown command 'frobnicate'/)
 })
+
+t.test('a workspace host with a query exits 64 from check-config and from start, showing the URL to use', async t => {
+  const dir = t.testdir({
+    'azure.yaml': 'workspaces:\n  - name: prod\n    host: https://adb-1.azuredatabricks.net/?o=123\n    clientId: sp\n    clientSecret: s3cret-value\nendpoints:\n  - name: fraud\n    workspace: prod\n    url: http://127.0.0.1:9/x\n    endpointId: e1\ncallers:\n  - name: c\n    keySha256: ' + 'b'.repeat(64) + '\n    endpoints: ["*"]\n'
+  })
+  for (const args of [['check-config', '--config', `${dir}/azure.yaml`], ['--config', `${dir}/azure.yaml`]]) {
+    const r = await run(args)
+    t.equal(r.code, 64, args.join(' '))
+    t.match(r.stderr, /^routegate: workspaces\[0\]\.host: 'https:\/\/adb-1\.azuredatabricks\.net\/\?o=123' has a query: the workspace URL is a scheme and a host only; use https:\/\/adb-1\.azuredatabricks\.net\n/)
+    t.notMatch(r.stderr, /s3cret/)
+  }
+})
+
+t.test('a busy port is one clear line naming server.port or admin.port', async t => {
+  const { createServer } = await import('node:net')
+  const busy = createServer()
+  await new Promise<void>(resolve => busy.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { busy.close() })
+  const port = (busy.address() as { port: number }).port
+  const base = (server: number, admin: number): string => JSON.stringify({
+    server: { host: '127.0.0.1', port: server },
+    admin: { host: '127.0.0.1', port: admin },
+    workspaces: [{ name: 'w', host: 'http://127.0.0.1:9', clientId: 'sp', clientSecret: 's3cret-value' }],
+    endpoints: [{ name: 'e', workspace: 'w', url: 'http://127.0.0.1:9/x', endpointId: 'e1' }],
+    callers: [{ name: 'c', keySha256: 'b'.repeat(64), endpoints: ['*'] }]
+  })
+  const dir = t.testdir({ 'server.json': base(port, 0), 'admin.json': base(0, port) })
+  for (const section of ['server', 'admin']) {
+    const r = await run(['--config', `${dir}/${section}.json`])
+    t.equal(r.code, 1, section)
+    t.match(r.stderr, new RegExp(`^routegate: ${section}\\.port ${port} on ${section}\\.host 127\\.0\\.0\\.1: the port is in use by another process \\(EADDRINUSE\\): stop it or set another ${section}\\.port\\n$`))
+  }
+})

@@ -8,7 +8,6 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { request } from 'undici'
-import { startEmulator } from '@routegate/databricks-emulator'
 import { openWorkspaceSession, resolveWorkspace } from '../../src/cli/workspace.js'
 import { createServingEndpointsClient } from '../../src/workspace/serving-endpoints.js'
 import { freePort } from '../helpers/stack.js'
@@ -20,10 +19,33 @@ const JWT = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/
 interface Run { code: number | null, stdout: string, stderr: string }
 
 t.test('the walkthrough, end to end', async t => {
-  const emu = await startEmulator({ seed: 'walkthrough', readyDelayMs: 400, endpoints: [] })
-  t.teardown(() => emu.close())
-  const p = emu.principals[0]
-  if (p === undefined) throw new Error('no principal')
+  // The emulator as a user starts it: `routegate emulator --empty` (port 0: any free one), its
+  // address and test credentials read from the banner it prints.
+  const emuChild = spawn(process.execPath, [CLI, 'emulator', '--empty', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { emuChild.kill('SIGKILL') })
+  const banner = await new Promise<string>((resolve, reject) => {
+    let text = ''
+    // Generous: a cold start of the built CLI on a loaded 2-core machine.
+    const timer = setTimeout(() => reject(new Error(`no emulator banner within 30 s: ${text}`)), 30_000)
+    emuChild.stdout.on('data', (d: Buffer) => {
+      text += d.toString()
+      if (/clientSecret=\S+\s/.test(text)) {
+        clearTimeout(timer)
+        resolve(text)
+      }
+    })
+    emuChild.on('exit', code => { clearTimeout(timer); reject(new Error(`the emulator exited (${String(code)}): ${text}`)) })
+  })
+  const [, emuUrl = '', workspaceId = ''] = /Databricks emulator on (\S+) \(workspace id (\d+)\)/.exec(banner) ?? []
+  const [, clientId = '', clientSecret = ''] = /clientId=(\S+) clientSecret=(\S+)/.exec(banner) ?? []
+  t.notMatch(banner, /endpoint \S+: id=/, '--empty: no endpoint to begin with')
+  const p = { clientId, clientSecret }
+  const endpointUrl = (name: string): string => `${emuUrl}/${workspaceId}/serving-endpoints/${name}/invocations`
+  const mintsFor = async (id: string): Promise<number> => {
+    const r = await request(`${emuUrl}/_emulator/stats`)
+    const stats = await r.body.json() as { mints: { byScope: Record<string, number> } }
+    return stats.mints.byScope[`${id}:query_inference_endpoint`] ?? 0
+  }
   const dir = mkdtempSync(join(tmpdir(), 'routegate-walkthrough-'))
   // `routegate` on the PATH is the built binary.
   const bin = join(dir, 'bin')
@@ -34,7 +56,7 @@ t.test('the walkthrough, end to end', async t => {
   const env = {
     PATH: `${bin}:${process.env.PATH ?? ''}`,
     HOME: dir,
-    DATABRICKS_HOST: emu.url,
+    DATABRICKS_HOST: emuUrl,
     DATABRICKS_CLIENT_ID: p.clientId,
     DATABRICKS_CLIENT_SECRET: p.clientSecret,
     GATEWAY_PORT: String(gatewayPort),
@@ -61,9 +83,13 @@ t.test('the walkthrough, end to end', async t => {
   const walk = await run('sh', [SCRIPT], 90_000)
   t.teardown(() => { if (t.passing() === false) t.comment(walk.stdout, walk.stderr, readFileSync(join(dir, 'routegate.log'), 'utf8').slice(-3000)) })
   t.equal(walk.code, 0, 'the script runs to its end')
-  const fraud = emu.endpoints['fraud-model']
-  const features = emu.endpoints['user-features']
-  t.ok(fraud !== undefined && features !== undefined, 'both endpoints were created')
+  const ws = resolveWorkspace({}, env, '', () => {})
+  const session = openWorkspaceSession(ws)
+  t.teardown(() => session.close())
+  const client = createServingEndpointsClient({ host: ws.host, token: session.token, dispatcher: session.dispatcher, timeoutMs: 10_000 })
+  const fraud = await client.get('fraud-model')
+  const features = await client.get('user-features')
+  t.ok(fraud.id !== undefined && features.id !== undefined, 'both endpoints were created')
   t.match(walk.stderr, /created endpoint fraud-model \(id [0-9a-f]{32}, route optimized\): NOT_READY \(updating\)/)
   t.match(walk.stderr, /\[ +0s\] fraud-model: NOT_READY \(updating\)/, 'wait reports the state')
   t.match(walk.stderr, /fraud-model: READY after \d+s/)
@@ -71,23 +97,23 @@ t.test('the walkthrough, end to end', async t => {
 
   // The config the script grew: both snippets, with url and id.
   const config = readFileSync(join(dir, 'routegate.yaml'), 'utf8')
-  t.match(config, `endpointId: ${fraud?.id ?? ''}`)
-  t.match(config, `url: ${emu.endpointUrl('user-features')}`)
+  t.match(config, `endpointId: ${fraud.id ?? ''}`)
+  t.match(config, `url: ${endpointUrl('user-features')}`)
 
   t.match(config, 'clientSecret: ${env:DATABRICKS_CLIENT_SECRET}')
   t.notMatch(config, p.clientSecret, 'the secret is not in the file')
 
   // The list, the token report (scope and expiry, no token), and both answers.
   t.match(walk.stdout, /NAME +STATE +ROUTE-OPTIMIZED +SERVES +ID\nfraud-model +READY +yes +main\.default\.fraud_model@1 +[0-9a-f]{32}\nuser-features +READY +yes +main\.default\.user_features +[0-9a-f]{32}/)
-  t.match(walk.stdout, new RegExp(`scope: +/serving-endpoints/${fraud?.id ?? ''} query_inference_endpoint`))
-  t.match(walk.stdout, new RegExp(`scope: +/serving-endpoints/${features?.id ?? ''} query_inference_endpoint`), 'the running gateway holds the feature endpoint\'s token')
+  t.match(walk.stdout, new RegExp(`scope: +/serving-endpoints/${fraud.id ?? ''} query_inference_endpoint`))
+  t.match(walk.stdout, new RegExp(`scope: +/serving-endpoints/${features.id ?? ''} query_inference_endpoint`), 'the running gateway holds the feature endpoint\'s token')
   t.match(walk.stdout, /endpoint: +user-features\n(.*\n){4}state: +valid\n/, 'read from the admin API after the call')
   t.match(walk.stdout, /expires: +\d{4}-\d\d-\d\dT[\d:.]+Z \(in (59m\d\ds|1h00m)\)/)
   t.match(walk.stdout, /token: +hidden/)
   t.notMatch(walk.stdout + walk.stderr, JWT, 'no token in anything the walkthrough printed')
   t.match(walk.stdout, /\{"predictions":\[[\d.]+\]\}/, 'the model answered through the gateway')
   t.match(walk.stdout, /\{"outputs":\[\{"user_id":42,"feature_0":/, 'the feature spec answered dataframe_records with outputs')
-  t.equal(emu.mintsFor('fraud-model') > 0 && emu.mintsFor('user-features') > 0, true, 'each with its own scoped token')
+  t.equal(await mintsFor(fraud.id ?? '') > 0 && await mintsFor(features.id ?? '') > 0, true, 'each with its own scoped token')
 
   // The commands below are independent processes: started together, they cost about one
   // start-up's wait instead of six.
@@ -103,10 +129,10 @@ t.test('the walkthrough, end to end', async t => {
   t.equal(revealed.code, 0)
   t.match(revealed.stderr, /warning: printing a bearer token: anyone who sees it can query fraud-model until/)
   const report = JSON.parse(revealed.stdout)
-  t.match(report, { endpoint: 'fraud-model', workspace: 'prod', endpointId: fraud?.id, action: 'query_inference_endpoint', discovered: false, state: 'valid' })
+  t.match(report, { endpoint: 'fraud-model', workspace: 'prod', endpointId: fraud.id, action: 'query_inference_endpoint', discovered: false, state: 'valid' })
   t.match(report.token, JWT)
   const query = async (name: string): Promise<number> => {
-    const r = await request(emu.endpointUrl(name), { method: 'POST', headers: { authorization: `Bearer ${String(report.token)}`, 'content-type': 'application/json' }, body: '{"inputs":[1]}' })
+    const r = await request(endpointUrl(name), { method: 'POST', headers: { authorization: `Bearer ${String(report.token)}`, 'content-type': 'application/json' }, body: '{"inputs":[1]}' })
     await r.body.dump()
     return r.statusCode
   }
@@ -126,10 +152,6 @@ t.test('the walkthrough, end to end', async t => {
   t.equal(plain.stdout, '', 'no snippet: the gateway cannot serve it')
   t.match(plain.stderr, /not route optimized: routegate cannot serve it/)
   // An update cannot turn route optimization on.
-  const ws = resolveWorkspace({}, env, '', () => {})
-  const session = openWorkspaceSession(ws)
-  t.teardown(() => session.close())
-  const client = createServingEndpointsClient({ host: ws.host, token: session.token, dispatcher: session.dispatcher, timeoutMs: 10_000 })
   const refused = await client.updateConfig('plain-model', { served_entities: [{ entity_name: 'main.default.fraud_model', entity_version: '2', workload_type: 'CPU', workload_size: 'Small', scale_to_zero_enabled: false }], route_optimized: true }).catch((e: Error) => e)
   t.match(refused, { errorCode: 'INVALID_PARAMETER_VALUE', message: /^INVALID_PARAMETER_VALUE: route_optimized can only be set when an endpoint is created/ })
   const deleted = await routegate('endpoints', 'delete', 'plain-model', '--json')

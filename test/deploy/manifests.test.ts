@@ -125,7 +125,12 @@ t.test('the Deployment runs as operators need: probes, limits, locked down, drai
   t.equal(c.securityContext.allowPrivilegeEscalation, false)
   t.equal(pod.securityContext.runAsNonRoot, true)
   t.ok(pod.topologySpreadConstraints.length > 0)
-  const config = parse(manifests().find(m => m.doc.kind === 'ConfigMap')?.doc.data['config.yaml']) as { server: { shutdownGraceMs: number } }
+  const config = parse(manifests().find(m => m.doc.kind === 'ConfigMap')?.doc.data['config.yaml']) as { server: { shutdownGraceMs: number, watchConfig: boolean } }
+  // The kubelet never updates a subPath mount: the ConfigMap is a directory, and watched.
+  const mount = c.volumeMounts.find((m: { name: string }) => m.name === 'config')
+  t.equal(mount.subPath, undefined, 'the config is not mounted with subPath')
+  t.same(c.args, ['--config', `${String(mount.mountPath)}/config.yaml`], 'the gateway reads the file inside the mounted directory')
+  t.equal(config.server.watchConfig, true, 'and watches it')
   const preStop = c.lifecycle.preStop.sleep.seconds as number
   t.ok(pod.terminationGracePeriodSeconds >= preStop + config.server.shutdownGraceMs / 1000 + 5, 'the grace period covers preStop and the drain')
 })
@@ -134,7 +139,7 @@ t.test('the sample config is refused as it stands (placeholder key), and loads o
   const text = manifests().find(m => m.doc.kind === 'ConfigMap')?.doc.data['config.yaml'] as string
   const deps = { env: { DATABRICKS_CLIENT_ID: 'sp-id' }, readFile: () => 'a-secret' }
   t.throws(() => parseConfig(parse(text), deps), { message: /well-known sample key/ })
-  const real = text.replace(/keySha256: [0-9a-f]{64}/, `keySha256: ${sha256Hex('rgk_a-real-key-made-by-hash-key-0123456789')}`)
+  const real = text.replace(/keySha256: [0-9a-f]{64}/g, `keySha256: ${sha256Hex('rgk_a-real-key-made-by-hash-key-0123456789')}`)
   t.doesNotThrow(() => parseConfig(parse(real), deps))
 })
 
@@ -152,6 +157,35 @@ t.test('the Dockerfile passes the linter, builds in stages, runs as non-root wit
   t.match(text.split(/^FROM /m).at(-1) ?? '', /COPY --from=prune /, 'and takes the pruned build (no emulator)')
   t.match(text, /^USER node$/m)
   t.match(text, /^HEALTHCHECK /m)
+  // The health check follows the admin port (ROUTEGATE_ADMIN_PORT), not a hard-coded 9464.
+  const check = /^HEALTHCHECK [^\n]*\\\n\s*CMD (\[.*\])$/m.exec(text)?.[1] ?? '[]'
+  const script = (JSON.parse(check) as string[])[2] ?? ''
+  t.notMatch(script, /:9464\//, 'no literal admin port in the URL')
+  t.match(script, /process\.env\.ROUTEGATE_ADMIN_PORT/)
+  t.match(text, /^ENV ROUTEGATE_ADMIN_PORT=9464$/m)
+  const { createServer } = await import('node:http')
+  const admin = createServer((req, res) => { res.statusCode = req.url === '/readyz' ? 200 : 404; res.end() })
+  await new Promise<void>(resolve => admin.listen(0, '127.0.0.1', resolve))
+  const port = (admin.address() as { port: number }).port
+  const { execFile } = await import('node:child_process')
+  const exit = async (env: Record<string, string>): Promise<number> => await new Promise(resolve => {
+    execFile(process.execPath, ['-e', script], { env: { ...process.env, ...env }, timeout: 15_000 }, err => { resolve(err === null ? 0 : Number((err as { code?: number }).code ?? 1)) })
+  })
+  t.equal(await exit({ ROUTEGATE_ADMIN_PORT: String(port) }), 0, 'the check passes against a ready admin port given by env')
+  admin.close()
   const ignore = read('.dockerignore')
   t.match(ignore, /^\*$/m, '.dockerignore starts from nothing')
+})
+
+t.test('Prometheus sends the admin key from a file or Secret, never inline, and it is the key the config hashes', async t => {
+  const monitor = manifests().find(m => m.doc.kind === 'ServiceMonitor')?.doc as Record<string, any>
+  t.same(monitor.spec.endpoints[0].authorization, { type: 'Bearer', credentials: { name: 'routegate-admin-key', key: 'key' } })
+  const composeProm = parse(read('deploy/compose/prometheus.yml')) as { scrape_configs: Array<{ authorization?: Record<string, string> }> }
+  t.same(composeProm.scrape_configs[0]?.authorization, { type: 'Bearer', credentials_file: '/etc/prometheus/routegate-admin-key' })
+  const compose = parse(read('docker-compose.yml')) as { services: { prometheus: { volumes: string[] } } }
+  t.ok(compose.services.prometheus.volumes.includes('./deploy/compose/admin-key.txt:/etc/prometheus/routegate-admin-key:ro'))
+  const routegate = parse(read('deploy/compose/routegate.yaml')) as { admin: { keySha256: string } }
+  t.equal(sha256Hex(read('deploy/compose/admin-key.txt').trim()), routegate.admin.keySha256, 'the mounted key is the one the gateway checks')
+  const prom = parse(read('deploy/prometheus/prometheus.yml')) as { scrape_configs: Array<{ authorization?: Record<string, string> }> }
+  t.equal(prom.scrape_configs[0]?.authorization?.credentials_file, '/etc/prometheus/routegate-admin-key')
 })

@@ -20,6 +20,7 @@ Options:
       --client-secret S     its secret (without --seed, give both or neither)
       --workspace-id DIGITS the workspace id (default random, or from --seed)
       --endpoint NAME[=ID]  serve this endpoint (repeatable; replaces the defaults fraud-model, feed-ads)
+      --empty               serve no endpoints at first (create them through the serving-endpoints API)
       --config FILE         a JSON file of emulator options (endpoints, principals, tokenTtlSeconds…); flags win
       --tls                 also listen over HTTPS, with a certificate from a generated test CA
       --tls-port N          HTTPS port (default 8443; 0 for any free port)
@@ -57,6 +58,7 @@ export function parseEmulatorArgs (argv: string[]): ParsedArgs {
         'client-secret': { type: 'string' },
         'workspace-id': { type: 'string' },
         endpoint: { type: 'string', multiple: true },
+        empty: { type: 'boolean' },
         config: { type: 'string' },
         tls: { type: 'boolean' },
         'tls-port': { type: 'string' },
@@ -90,7 +92,10 @@ export function parseEmulatorArgs (argv: string[]): ParsedArgs {
     if (clientId === '' || clientSecret === '') throw new UsageError('--client-id and --client-secret must not be empty')
     options.principals = [{ clientId, clientSecret, permissions: [{ endpoint: '*', actions: [...EMULATOR_ACTIONS] }] }]
   }
+  if (values.empty === true && values.endpoint !== undefined) throw new UsageError('--empty and --endpoint contradict each other: give one')
   if (values.endpoint !== undefined) options.endpoints = values.endpoint.map(parseEndpoint)
+  // A workspace with no endpoints yet: the starting point of a walkthrough that creates its own.
+  if (values.empty === true) options.endpoints = []
   if (values['stream-interval-ms'] !== undefined) {
     const ms = Number(values['stream-interval-ms'])
     if (values['stream-interval-ms'] === '' || !Number.isFinite(ms) || ms < 0) throw new UsageError('--stream-interval-ms must be a non-negative number')

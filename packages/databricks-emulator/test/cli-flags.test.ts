@@ -33,6 +33,8 @@ t.test('flags become start options', async t => {
   const half = parseEmulatorArgs(['--seed', 's', '--client-id', 'me']).options.principals
   t.same(half?.[0]?.clientSecret, seededIdentities('s').clientSecret, 'with a seed, the missing half is derived')
   t.equal(parseEmulatorArgs(['-h']).help, true)
+  t.same(parseEmulatorArgs(['--empty']).options.endpoints, [], '--empty: no endpoints (not the defaults)')
+  t.equal(parseEmulatorArgs([]).options.endpoints, undefined, 'without it, the defaults')
 })
 
 t.test('bad flags are usage errors', async t => {
@@ -47,7 +49,8 @@ t.test('bad flags are usage errors', async t => {
     [['--stream-interval-ms=-1'], /non-negative/],
     [['--seed', ''], /must not be empty/],
     [['--frobnicate'], /Unknown option/],
-    [['extra'], /positional/]
+    [['extra'], /positional/],
+    [['--empty', '--endpoint', 'a'], /--empty and --endpoint contradict/]
   ] as Array<[string[], RegExp]>) {
     t.throws(() => parseEmulatorArgs(args), { code: 'EMULATOR_USAGE', message }, args.join(' '))
   }

@@ -1,5 +1,9 @@
 // `routegate --config FILE`: runs the gateway until SIGTERM/SIGINT, then drains and exits 0.
+import { createHash } from 'node:crypto'
 import closeWithGrace from 'close-with-grace'
+import { readFileBounded } from '../../io/read-file.js'
+import { releaseEarlySighup } from '../early-sighup.js'
+import { watchConfigFile, type ConfigWatchDeps, type ConfigWatcher } from '../../config/watch.js'
 import { configWarnings, loadConfig, type Config } from '../../config/load.js'
 import { createRoutegate, type Routegate } from '../../server/routegate.js'
 import { createLogger } from '../../server/logger.js'
@@ -22,8 +26,38 @@ export async function runServe (opts: { configPath: string }): Promise<number> {
   rg.warm().catch(() => {}) // never rejects; readiness reports each endpoint
   logger.info({ gateway: gatewayUrl, admin: adminUrl, endpoints: config.endpoints.map(e => e.name) }, 'routegate listening')
   process.on('SIGHUP', () => { reload(rg, opts.configPath, logger) })
-  closeOnSignal(rg, config, logger)
+  // A SIGHUP held during start-up (cli/early-sighup.ts) is applied now, as if it came just now.
+  if (releaseEarlySighup()) {
+    logger.info('applying a SIGHUP received during start-up')
+    reload(rg, opts.configPath, logger)
+  }
+  const watcher = config.server.watchConfig ? await watchAndReload(rg, opts.configPath, logger) : undefined
+  closeOnSignal(rg, config, logger, async () => { watcher?.close() })
   return -1
+}
+
+/**
+ * `server.watchConfig`: a change of the file's content (not a mere touch, nor the kubelet's
+ * swap of an unchanged ConfigMap) is reloaded exactly as SIGHUP reloads it.
+ */
+export async function watchAndReload (rg: Routegate, configPath: string, logger: Logger, deps: ConfigWatchDeps = {}): Promise<ConfigWatcher> {
+  let last = await contentDigest(configPath)
+  return watchConfigFile(configPath, async () => {
+    const now = await contentDigest(configPath)
+    // Unreadable for a moment (mid-rename): the next event tries again; nothing to apply yet.
+    if (now === undefined || now === last) return
+    last = now
+    logger.info({ file: configPath }, 'config file changed: reloading')
+    reload(rg, configPath, logger)
+  }, { ...deps, onError: err => { logger.error({ error: err.message, file: configPath }, 'config file watch failed: reload with SIGHUP') } })
+}
+
+async function contentDigest (path: string): Promise<string | undefined> {
+  try {
+    return createHash('sha256').update(await readFileBounded(path, { maxBytes: 4 * 1024 * 1024, timeoutMs: 5000 })).digest('hex')
+  } catch {
+    return undefined
+  }
 }
 
 /**

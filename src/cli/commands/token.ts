@@ -19,6 +19,7 @@ export const TOKEN_USAGE = `Usage:
       none) and prints its scope, action and expiry; the token itself only with --reveal
   routegate token ENDPOINT --admin URL [--json]
       what a running gateway holds, from its admin API (e.g. http://127.0.0.1:9464); never the token
+      (with admin.keySha256 set, the admin key in ROUTEGATE_ADMIN_KEY)
 `
 
 export async function runToken (argv: string[], io: CommandIO = PROCESS_IO): Promise<number> {
@@ -52,7 +53,7 @@ export async function runToken (argv: string[], io: CommandIO = PROCESS_IO): Pro
   if (v.admin !== undefined) {
     if (v.config !== undefined) throw usage('--admin or --config, not both')
     if (v.reveal === true) throw usage('--reveal is not for --admin: the admin API never gives out tokens (use --config FILE to mint one)')
-    const report = await fromAdmin(v.admin, name, usage)
+    const report = await fromAdmin(v.admin, name, usage, io.env.ROUTEGATE_ADMIN_KEY)
     io.out(v.json === true ? JSON.stringify(report, null, 2) + '\n' : formatTokenReport(report, Date.now()))
     return 0
   }
@@ -86,7 +87,7 @@ async function mint (configPath: string, name: string, io: CommandIO, usage: (m:
   }
 }
 
-async function fromAdmin (adminUrl: string, name: string, usage: (m: string) => UsageError): Promise<TokenReport> {
+async function fromAdmin (adminUrl: string, name: string, usage: (m: string) => UsageError, adminKey?: string): Promise<TokenReport> {
   let base: URL
   try {
     base = new URL(adminUrl)
@@ -97,7 +98,8 @@ async function fromAdmin (adminUrl: string, name: string, usage: (m: string) => 
   const url = `${base.origin}${base.pathname.replace(/\/+$/, '')}/tokens/${encodeURIComponent(name)}`
   let res
   try {
-    res = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 })
+    // admin.keySha256 set on the gateway: the key comes from the environment, never a flag (ps shows flags).
+    res = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000, headers: adminKey === undefined || adminKey === '' ? {} : { authorization: `Bearer ${adminKey}` } })
   } catch (err) {
     throw new Error(`the admin API at ${base.origin} did not answer (${(err as { code?: string }).code ?? (err as Error).name})`, { cause: err })
   }
