@@ -22,8 +22,8 @@ export async function startRedis (t: Teardown): Promise<TestRedis> {
   let child: ChildProcess | undefined
   const start = async (): Promise<void> => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' })
-    // Bounded: up to 5 s for the server to accept connections.
-    for (let i = 0; i < 100; i++) {
+    // Bounded, generously (a loaded 2-core machine running two suites): up to 30 s to accept connections.
+    for (let i = 0; i < 600; i++) {
       if (await answers(port)) return
       await new Promise(resolve => setTimeout(resolve, 50))
     }
