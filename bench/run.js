@@ -49,6 +49,7 @@ const { values: argv } = parseArgs({
     'skip-scale': { type: 'boolean', default: false },
     'skip-rss': { type: 'boolean', default: false },
     'skip-https': { type: 'boolean', default: false },
+    'skip-features': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
     'keep-temp': { type: 'boolean', default: false },
@@ -64,6 +65,7 @@ if (argv.help) {
   --only LIST          proxies among ${PROXIES.join(',')} (direct always runs; it is the latency floor)
   --skip-https         no HTTPS-upstream variant
   --skip-scale         no 1,000-endpoint / 10,000-caller checks
+  --skip-features      no shared-store (Redis) and cache-hit rows
   --skip-rss           no RSS check over 1 M requests
   --smoke              a few-second end-to-end check of the harness; exits 1 on errors or empty runs
   --out DIR            where <timestamp>.json and latest.json go (default bench/results;
@@ -84,6 +86,8 @@ const opts = {
   // Smoke numbers are not meant to be read, so no warm-up there.
   warmSeconds: smoke ? 0 : 2,
   https: !argv['skip-https'],
+  // Smoke skips it: it needs redis-server, which the smoke check does not.
+  features: !argv['skip-features'] && !smoke,
   // Smoke keeps the scale and RSS checks, tiny, so that their code paths are exercised too.
   scale: argv['skip-scale'] ? null : smoke ? { endpoints: 100, callers: 1000 } : { endpoints: 1000, callers: 10_000 },
   rss: argv['skip-rss'] ? null : smoke ? [2_000, 10_000] : [100_000, 1_000_000],
@@ -285,6 +289,12 @@ async function bench ({ dir, info, startedAt, t0 }) {
     }
   }
 
+  // ---- Features: a shared store with one caller limit, and cache hits, against routegate. ------
+  let features = null
+  if (opts.features && hasRoutegate) {
+    features = await featuresCheck({ dir, emu, upstreamOrigin, gateways, base: targets.find(t => t.name === 'routegate'), bare: targets.find(t => t.name === 'bare'), warm, passes, runs })
+  }
+
   // ---- RSS: a fresh routegate under continuous load, VmRSS after 100k and after 1 M requests. -
   let rss = null
   if (opts.rss !== null && hasRoutegate) {
@@ -322,7 +332,10 @@ async function bench ({ dir, info, startedAt, t0 }) {
     target('routegate added latency over direct at 1 connection, p99', addedLatencyUs.routegate?.p99, '<=', 1500, ' µs'),
     target(`scale: ${opts.scale?.endpoints} endpoints ÷ 1, req/s at 32 connections`, scale?.endpointsRpsRatio, '>=', 0.9),
     target(`scale: ${opts.scale?.callers} caller keys ÷ 1, req/s at 32 connections`, scale?.callersRpsRatio, '>=', 0.9),
-    target(`RSS after ${opts.rss?.[1]} ÷ after ${opts.rss?.[0]} requests`, rss?.ratio, '<=', 1.1)
+    target(`RSS after ${opts.rss?.[1]} ÷ after ${opts.rss?.[0]} requests`, rss?.ratio, '<=', 1.1),
+    target('store: routegate with a Redis store and a caller limit, CPU per request ÷ without, at 32 connections', features?.storeCpuRatio, '<=', 1.15),
+    target('store: added p50 over routegate without a store, at 1 connection', features?.storeP50DeltaUs, '<=', 100, ' µs'),
+    target('cache: routegate answering hits ÷ bare, per-core req/s at 32 connections', features?.cacheOverBare, '>=', 1)
   ]
   const flagged = runs.filter(r => r.errors.total > 0 || r.requests === 0).map(r => ({ section: r.section, target: r.target, connections: r.connections, pass: r.pass, requests: r.requests, errors: r.errors }))
   if (rss !== null && (rss.errors > 0 || rss.points.length === 0)) flagged.push({ section: 'rss', target: 'routegate-rss', errors: rss.errors })
@@ -342,6 +355,7 @@ async function bench ({ dir, info, startedAt, t0 }) {
     addedLatencyUs,
     scale,
     rss,
+    features,
     targets: targets_,
     flagged,
     gatewayLogs,
@@ -354,6 +368,7 @@ async function bench ({ dir, info, startedAt, t0 }) {
   say(table(mainRows, `HTTP upstream: medians of ${opts.passes} pass(es) × ${opts.seconds} s`))
   if (httpsRows.length > 0) say('\n' + table(httpsRows, 'HTTPS upstream'))
   if (scale !== null) say('\n' + table(scale.rows, 'Scale (routegate)'))
+  if (features !== null) say('\n' + table(features.rows, 'Features (routegate)'))
   say('\nRatios (per-core req/s at 32 connections):')
   say(`- routegate ÷ bare       = ${fmtRatio(ratios.routegateOverBare)}`)
   say(`- routegate ÷ reply-from = ${fmtRatio(ratios.routegateOverReplyFrom)}`)
@@ -362,6 +377,10 @@ async function bench ({ dir, info, startedAt, t0 }) {
   say('Added latency over direct at 1 connection (median p50 / p99):')
   for (const [p, a] of Object.entries(addedLatencyUs)) say(`- ${p.padEnd(10)} ${a === null ? '–' : `${Math.round(a.p50)} µs / ${Math.round(a.p99)} µs`}`)
   if (scale !== null) say(`Scale: ${scale.endpoints} endpoints ÷ 1 = ${fmtRatio(scale.endpointsRpsRatio)} req/s (${fmtRatio(scale.endpointsPerCoreRatio)} per-core); ${scale.callers} callers ÷ 1 = ${fmtRatio(scale.callersRpsRatio)} req/s (${fmtRatio(scale.callersPerCoreRatio)} per-core)`)
+  if (features !== null) {
+    say(`Store: CPU per request ÷ without = ${fmtRatio(features.storeCpuRatio)}; at 1 connection p50 ${Math.round(features.storeP50DeltaUs ?? NaN)} µs, p99 ${Math.round(features.storeP99DeltaUs ?? NaN)} µs over routegate without a store`)
+    say(`Cache hits: per-core req/s ÷ bare = ${fmtRatio(features.cacheOverBare)}, ÷ routegate without cache = ${fmtRatio(features.cacheOverRoutegate)}`)
+  }
   if (rss !== null) say(`RSS: ${rss.points.map(p => `${Math.round(p.rssKb / 1024)} MiB after ${p.requests.toLocaleString('en-US')} requests`).join(', ')} → ratio ${fmtRatio(rss.ratio)}`)
   say('\nTargets:')
   say(targetsText(targets_))
@@ -386,6 +405,46 @@ async function startBaseline (name, upstreamOrigin, token, ca) {
   const child = startChild(name, process.execPath, [...PRODUCTION_NODE_ARGS, ...args], { cwd: ROOT })
   await waitForPort(port, { child })
   return { name, url: `http://127.0.0.1:${port}${INVOKE_PATH}`, pids: () => [child.pid] }
+}
+
+/**
+ * routegate with a shared store (a redis-server of the bench's own, no persistence) and one caller
+ * limit that never refuses, so every request makes its store decision; and routegate with the
+ * endpoint's cache on, so every request after the first is a hit (wrk sends one body). Both are
+ * measured beside the plain routegate (and bare, for the cache) at 1 and 32 connections.
+ */
+async function featuresCheck ({ dir, emu, upstreamOrigin, gateways, base, bare, warm, passes, runs }) {
+  say('\n== features: a Redis store with one caller limit, and cache hits, 1 and 32 connections')
+  const redisPort = await freePort()
+  startChild('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'])
+  await waitForPort(redisPort)
+  const store = { redis: { url: `redis://127.0.0.1:${redisPort}`, keyPrefix: 'bench:', timeoutMs: 50 } }
+  const callerLimits = { requestsPerSecond: 1_000_000, burst: 1_000_000 }
+  const withStore = await startRoutegate({ nodeArgs: NODE_ARGS, name: 'routegate-store', dir, config: { emu, upstreamOrigin, store, callerLimits } })
+  const withCache = await startRoutegate({ nodeArgs: NODE_ARGS, name: 'routegate-cache', dir, config: { emu, upstreamOrigin, extraEndpoint: { cache: { ttlMs: 600_000 } } } })
+  gateways.push(withStore, withCache)
+  const ts = [
+    base,
+    { name: 'routegate-store', url: `${withStore.url}${INVOKE_PATH}`, pids: withStore.pids, gateway: withStore },
+    { name: 'routegate-cache', url: `${withCache.url}${INVOKE_PATH}`, pids: withCache.pids, gateway: withCache },
+    ...(bare === undefined ? [] : [bare])
+  ]
+  for (const t of ts) await preflight(t)
+  await warm(ts)
+  await passes('features', ts, [1, 32])
+  const rows = summarize(runs.filter(r => r.section === 'features'))
+  const b32 = row(rows, 'routegate', 32)
+  const s32 = row(rows, 'routegate-store', 32)
+  const b1 = row(rows, 'routegate', 1)
+  const s1 = row(rows, 'routegate-store', 1)
+  return {
+    rows,
+    storeCpuRatio: ratio(s32?.cpuUsPerRequest, b32?.cpuUsPerRequest),
+    storeP50DeltaUs: s1 === undefined || b1 === undefined ? undefined : s1.p50Us - b1.p50Us,
+    storeP99DeltaUs: s1 === undefined || b1 === undefined ? undefined : s1.p99Us - b1.p99Us,
+    cacheOverBare: ratio(row(rows, 'routegate-cache', 32)?.perCoreRps, row(rows, 'bare', 32)?.perCoreRps),
+    cacheOverRoutegate: ratio(row(rows, 'routegate-cache', 32)?.perCoreRps, b32?.perCoreRps)
+  }
 }
 
 /**

@@ -1,6 +1,8 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parse } from 'yaml'
 import { ALERTS, ALERTS_TEST, loadAlertRules, NOT_INSTALLED, PROMETHEUS_CONFIG, PROMETHEUS_DIR, which } from './helpers/assets.js'
 
@@ -45,7 +47,18 @@ t.test('every alert in alerts.yml is unit-tested firing in alerts.test.yml', asy
 
 t.test('promtool accepts the config, the rules and the rule tests', { skip: promtool === undefined ? `promtool ${NOT_INSTALLED}` : false }, async t => {
   const bin = promtool as string
-  for (const args of [['check', 'config', PROMETHEUS_CONFIG], ['check', 'rules', ALERTS], ['test', 'rules', ALERTS_TEST]]) {
+  // `check config` opens the admin key file the scrape job names (a mounted secret in a real
+  // deployment): check a copy of the directory whose key file exists.
+  const dir = mkdtempSync(join(tmpdir(), 'routegate-promtool-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  cpSync(PROMETHEUS_DIR, dir, { recursive: true })
+  const keyFile = join(dir, 'routegate-admin-key')
+  writeFileSync(keyFile, 'test-admin-key\n')
+  const config = readFileSync(PROMETHEUS_CONFIG, 'utf8')
+  t.match(config, /credentials_file: \/etc\/prometheus\/routegate-admin-key/, 'the scrape job sends the admin key from a file')
+  const copy = join(dir, 'prometheus.yml')
+  writeFileSync(copy, config.replaceAll('/etc/prometheus/routegate-admin-key', keyFile))
+  for (const args of [['check', 'config', copy], ['check', 'rules', ALERTS], ['test', 'rules', ALERTS_TEST]]) {
     const { code, output } = await run(bin, args)
     t.equal(code, 0, `promtool ${args.slice(0, 2).join(' ')} exits 0`, { output })
     t.match(output, /SUCCESS/, `promtool ${args.slice(0, 2).join(' ')} reports success`)
