@@ -35,7 +35,7 @@ COPY --from=prune /app/package.json ./
 COPY --from=prune /app/node_modules ./node_modules
 COPY --from=prune /app/dist ./dist
 USER node
-# A young generation large enough that request objects die young (README, Performance).
+# A young generation large enough that request objects die young (docs/performance.md "Choices the profile made").
 ENV NODE_OPTIONS=--max-semi-space-size=64
 EXPOSE 8080 9464
 STOPSIGNAL SIGTERM

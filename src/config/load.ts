@@ -347,7 +347,7 @@ function parseUrl (s: string, field: string): URL {
 }
 
 // Route-optimized hosts are <endpoint-id>[.<n>].serving.<cloud-domain>
-// (docs/databricks-protocol.md §1; the rule for origin-only urls: README "Configuration reference").
+// (docs/databricks-protocol.md §1; the rule for origin-only urls: docs/configuration.md "Endpoints").
 function isServingHost (hostname: string): boolean {
   return hostname.includes('.serving.')
 }

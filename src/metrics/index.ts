@@ -1,4 +1,4 @@
-// Every contract metric (README.md "Metrics") on a registry of its own; no global registry.
+// Every contract metric (docs/operations.md "Metrics") on a registry of its own; no global registry.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { PoolStats } from '../proxy/pools.js'
 
@@ -21,7 +21,7 @@ const TOKEN_FETCH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 3
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25]
 const POOL_STATES = ['connected', 'free', 'pending', 'running'] as const
 
-/** Every routegate metric name: the contract (README "Metrics"); dashboards and alerts use only these. */
+/** Every routegate metric name: the contract (docs/operations.md "Metrics"); dashboards and alerts use only these. */
 export const METRIC_NAMES = [
   'routegate_requests_total', 'routegate_request_duration_seconds', 'routegate_upstream_duration_seconds',
   'routegate_overhead_seconds', 'routegate_inflight_requests', 'routegate_token_fetches_total',

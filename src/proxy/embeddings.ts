@@ -1,8 +1,9 @@
 // Embeddings in the encoding the caller asked for. OpenAI's SDKs send `encoding_format: "base64"`
 // unless told otherwise and decode every `data[].embedding` as base64 of little-endian float32;
 // an endpoint that answers arrays of numbers would be decoded into garbage. When the caller asked
-// for base64, the gateway encodes such an answer as OpenAI does (README "OpenAI-compatible
-// routes"). Pure helpers: whether a request asks for base64, and the answer re-encoded.
+// for base64, the gateway encodes such an answer as OpenAI does
+// (docs/http.md "OpenAI-compatible routes"). Pure helpers: whether a request asks for base64, and
+// the answer re-encoded.
 
 /** Answers above this are not re-encoded: the caller gets a 502 saying so (ask for floats). */
 export const EMBEDDINGS_ANSWER_LIMIT_BYTES = 16 * 1024 * 1024

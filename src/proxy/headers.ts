@@ -128,7 +128,7 @@ export function acceptableRequestId (value: unknown): value is string {
 
 /**
  * The headers every response to a caller carries, the gateway's own answers and the upstream's
- * alike: the request id (README "HTTP surface"). The one place a response's x-request-id is set.
+ * alike: the request id (docs/http.md "Gateway listener"). The one place a response's x-request-id is set.
  */
 export function answerHeaders (requestId: string): string[] {
   return ['x-request-id', requestId]

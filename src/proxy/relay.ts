@@ -1,7 +1,7 @@
 // The undici dispatch handler of one forwarded attempt: it decides at the response headers
 // whether the answer is relayed to the caller or (a 401 that will be replayed) drained, streams
 // the body into the caller's ServerResponse with backpressure, and ends a response whose upstream
-// failed after it started (README "HTTP surface": an answer that fails after its headers were sent).
+// failed after it started (docs/http.md "Gateway listener": an answer that fails after its headers were sent).
 import type { ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { CallerGone, RoutegateError, UpstreamInvalidResponse, UpstreamTimeout, UpstreamUnavailable } from '../errors.js'

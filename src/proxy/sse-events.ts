@@ -1,5 +1,5 @@
 // Where events end in an event stream, chunk by chunk: the relay forwards only whole events, so
-// a stream cut mid-event never shows the caller a truncated one (README "HTTP surface"). An event
+// a stream cut mid-event never shows the caller a truncated one (docs/http.md "Gateway listener"). An event
 // ends at a blank line; a line ends at CRLF, LF or CR (the WHATWG HTML "server-sent events"
 // parsing rules), in any mix, and a terminator may be split across chunks (CR | LF).
 

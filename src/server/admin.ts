@@ -99,7 +99,7 @@ export function buildAdmin (deps: AdminDeps): FastifyInstance {
     return r
   }
 
-  // What each endpoint's token is scoped to and when it expires (README, "HTTP surface"); read-only:
+  // What each endpoint's token is scoped to and when it expires (docs/operations.md "Health and readiness"); read-only:
   // never mints, never discovers, and never answers the token itself.
   app.get('/tokens', async () => ({ endpoints: deps.registry.names().map(reportOf) }))
   app.get<{ Params: { endpoint: string } }>('/tokens/:endpoint', async (request, reply) => {

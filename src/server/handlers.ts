@@ -261,7 +261,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const limit = Math.min(deps.openaiBodyLimitBytes, largestBody())
     checkDeclaredLength(ex.req, limit)
     if (ex.req.headers.expect !== undefined && !ex.res.headersSent) ex.res.writeContinue()
-    // Scanned chunk by chunk as it arrives (README "OpenAI-compatible routes"): never parsed.
+    // Scanned chunk by chunk as it arrives (docs/http.md "OpenAI-compatible routes"): never parsed.
     const splitter = createModelSplitter()
     const raw = await readBounded(ex.req, limit, splitter.write)
     const { model, body } = splitter.end(raw)

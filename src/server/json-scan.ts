@@ -4,7 +4,7 @@
 // Container depth is a counter over a typed-array stack (no recursion, no object per container),
 // so every shape (deep nesting, millions of tiny containers, long strings or numbers) costs the
 // same few nanoseconds a byte, and memory grows only with the depth and the number of runs.
-// README "OpenAI-compatible routes" is the contract this serves.
+// docs/http.md "OpenAI-compatible routes" is the contract this serves.
 
 /** What the body is: one JSON object, some other JSON value, or not JSON at all. */
 export type Verdict = 'object' | 'not-object' | 'invalid'

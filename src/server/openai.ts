@@ -1,7 +1,7 @@
 // The OpenAI-compatible surface, as pure helpers: which paths it has, how a request names its
 // endpoint (`model` in a JSON body, found without parsing it), what is forwarded (the same JSON minus `model`: route-
 // optimized endpoints take only `/invocations`, and custom-model signatures may refuse unknown
-// fields), and the model list. README "OpenAI-compatible routes" is the contract.
+// fields), and the model list. docs/http.md "OpenAI-compatible routes" is the contract.
 import type { IncomingMessage } from 'node:http'
 import { isName } from '../config/names.js'
 import { BadRequest, UnsupportedMediaType } from '../errors.js'

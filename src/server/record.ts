@@ -64,7 +64,7 @@ export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
     }
     const failure = f.failure ?? ex.error
     const errorCode = ex.clientError?.code ?? (failure instanceof RoutegateError ? failure.code : failure === undefined ? undefined : 'INTERNAL_ERROR')
-    // The usage record, schema version 1 (README "Access log"): fields are added, never renamed.
+    // The usage record, schema version 1 (docs/operations.md "Access log"): fields are added, never renamed.
     const line: Record<string, unknown> = {
       v: 1,
       requestId: ex.id,

@@ -1,5 +1,5 @@
 // When a token is fresh, stale (refresh ahead, still served) or unusable (never sent).
-// Rules from README.md "Tokens": stale once less than min(20 min, half its lifetime) remains,
+// Rules from docs/tokens.md "Tokens": stale once less than min(20 min, half its lifetime) remains,
 // minus a random jitter so replicas do not refresh in step; unusable once less than
 // min(40 s, a tenth of its lifetime) remains (Databricks rejects tokens expiring within 30 s:
 // docs/databricks-protocol.md §4).

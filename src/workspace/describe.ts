@@ -78,7 +78,7 @@ export function endpointDetails (e: ServingEndpoint): string {
 
 /**
  * The `endpoints:` entry that puts this endpoint behind the gateway
- * (README, "Configuration reference"): with the url and id once the workspace reports the url; until then name and
+ * (docs/configuration.md "Endpoints"): with the url and id once the workspace reports the url; until then name and
  * workspace only, which the gateway resolves by discovery (an endpointId needs a url).
  */
 export function configSnippet (e: ServingEndpoint, workspace: string): string {

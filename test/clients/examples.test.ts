@@ -1,4 +1,4 @@
-// The client guide's examples (docs/clients/, shown in the README) run against a real gateway
+// The client guide's examples (docs/clients/, shown in docs/clients.md) run against a real gateway
 // and the emulator, each in its own process as a user would run it: curl, the OpenAI Node and
 // Python SDKs, Python requests, the Vercel AI SDK's Databricks provider, and the Databricks JS SDK
 // against a TLS listener with the caller key as its token.
@@ -12,7 +12,7 @@ import { startStack, CALLER_KEY, type Stack } from '../helpers/stack.js'
 import { makePki, NO_OPENSSL } from '../helpers/pki.js'
 
 const DIR = fileURLToPath(new URL('../../docs/clients/', import.meta.url))
-const README = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')
+const GUIDE = readFileSync(fileURLToPath(new URL('../../docs/clients.md', import.meta.url)), 'utf8')
 // CI installs Python's openai and requests (.ci/run): there a missing one is a failure, not a skip.
 const REQUIRE_ALL = process.env.CI === 'true'
 
@@ -41,10 +41,10 @@ const stackOptions = {
   emulator: { endpoints: [{ name: 'fraud-model' }, { name: 'feed-ads' }, { name: 'embedder', task: 'llm/v1/embeddings' as const, embeddingDimensions: EMBEDDING_DIMENSIONS, honourEncodingFormat: false }] }
 }
 
-t.test('every example is shown in the README as it is in docs/clients', async t => {
+t.test('every example is shown in docs/clients.md as it is in docs/clients', async t => {
   for (const file of ['curl.sh', 'openai-node.mjs', 'openai-python.py', 'requests-python.py', 'vercel-ai.mjs', 'databricks-sdk.mjs']) {
     const body = readFileSync(join(DIR, file), 'utf8').trim()
-    t.ok(README.includes(body), `README shows docs/clients/${file} verbatim`)
+    t.ok(GUIDE.includes(body), `docs/clients.md shows docs/clients/${file} verbatim`)
   }
 })
 

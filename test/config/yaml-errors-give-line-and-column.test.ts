@@ -55,10 +55,10 @@ t.test('an unquoted ${env:…} inside a flow mapping: the error says to quote it
   t.match(msg, /line 1, column 33: .*quote a \$\{…\} reference: port: "\$\{env:PORT\}"/)
 })
 
-t.test("the README's flow-style example with a reference parses and resolves", async t => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-  const block = /```yaml\n(server: \{[^\n]*\$\{env:PORT\}[^\n]*\n[\s\S]*?)```/.exec(readme)?.[1]
-  t.ok(block, 'the README shows a flow mapping with ${env:PORT}')
+t.test("the configuration reference's flow-style example with a reference parses and resolves", async t => {
+  const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8')
+  const block = /```yaml\n(server: \{[^\n]*\$\{env:PORT\}[^\n]*\n[\s\S]*?)```/.exec(doc)?.[1]
+  t.ok(block, 'docs/configuration.md shows a flow mapping with ${env:PORT}')
   const c = load((block ?? '') + REST, { PORT: '9090', ADMIN_PORT: '9999' })
   t.equal(c.server.port, 9090)
   t.equal(c.server.host, '0.0.0.0')

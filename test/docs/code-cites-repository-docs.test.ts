@@ -1,20 +1,22 @@
 import t from 'tap'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { headings } from './helpers/markdown.js'
 
 // Code comments cite the repository's own docs: every `docs/databricks-protocol.md §N` names a
-// section of that file, every `README.md "Heading"` a heading of the README, and nothing cites
-// the design notes that are not in the repository. (src/emulator moves to its own package and
-// keeps its own citations for now.)
+// section of that file, every `docs/<page>.md "Heading"` (or `README.md "Heading"`) a heading of
+// that page, and nothing cites the design notes that are not in the repository. The deploy files
+// and the Dockerfile cite them too. (src/emulator moves to its own package and keeps its own
+// citations for now.)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
   .flatMap(e => e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [])
 const files = walk(join(ROOT, 'src')).filter(f => !relative(ROOT, f).startsWith('src/emulator/'))
 const protocol = readFileSync(join(ROOT, 'docs/databricks-protocol.md'), 'utf8')
 const sections = new Set([...protocol.matchAll(/^#{2,3} (§[\d.]+) /gm)].map(m => m[1]))
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
-const headings = new Set([...readme.matchAll(/^#{2,4} (.+)$/gm)].map(m => m[1]?.trim()))
+const citing = [...files, ...walk(join(ROOT, 'test')).filter(f => !relative(ROOT, f).startsWith('test/docs/')), join(ROOT, 'Dockerfile'), ...readdirSync(join(ROOT, 'deploy'), { recursive: true, encoding: 'utf8' })
+  .filter(f => /\.ya?ml$/.test(f)).map(f => join(ROOT, 'deploy', f))]
 
 t.test('no code comment cites DESIGN.md or DATABRICKS.md', async t => {
   const offenders = files.filter(f => /DESIGN\.md|DATABRICKS\.md/.test(readFileSync(f, 'utf8'))).map(f => relative(ROOT, f))
@@ -36,12 +38,21 @@ t.test('every docs/databricks-protocol.md § cited exists', async t => {
   t.ok(cited >= 4, `the code cites it (${cited} times)`)
 })
 
-t.test('every README.md "Heading" cited exists', async t => {
-  for (const f of files) {
-    for (const m of readFileSync(f, 'utf8').matchAll(/README(?:\.md)?,? "([^"]+)"/g)) {
-      t.ok(headings.has(m[1]), `${relative(ROOT, f)}: README "${m[1]}"`)
+t.test('every docs/<page>.md "Heading" (or README "Heading") cited exists', async t => {
+  let cited = 0
+  for (const f of citing) {
+    for (const m of readFileSync(f, 'utf8').matchAll(/(README(?:\.md)?|docs\/[\w-]+\.md),? "([^"]+)"/g)) {
+      const doc = m[1]?.startsWith('docs/') === true ? m[1] : 'README.md'
+      const where = `${relative(ROOT, f)}: ${m[1] ?? ''} "${m[2] ?? ''}"`
+      cited++
+      if (!existsSync(join(ROOT, doc))) {
+        t.fail(`${where}: no such file`)
+        continue
+      }
+      t.ok(headings(readFileSync(join(ROOT, doc), 'utf8')).includes(m[2] ?? ''), where)
     }
   }
+  t.ok(cited >= 15, `the code cites the docs (${cited} times)`)
 })
 
 t.test('the protocol document gives a public source for what it states', async t => {

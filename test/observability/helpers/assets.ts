@@ -87,7 +87,7 @@ export function baseMetric (name: string): string {
   return m?.[1] !== undefined && HISTOGRAMS.has(m[1]) ? m[1] : name
 }
 
-/** A routegate contract metric (README "Metrics"), or one of Node's default process metrics (`nodejs_*`, `process_*`) as prom-client exports them. */
+/** A routegate contract metric (docs/operations.md "Metrics"), or one of Node's default process metrics (`nodejs_*`, `process_*`) as prom-client exports them. */
 export function isAllowedMetric (name: string): boolean {
   const base = baseMetric(name)
   return CONTRACT.has(base) || NODE_DEFAULTS.has(base)
