@@ -146,8 +146,12 @@ const RATE_LIMIT_FIELDS = {
   mode: StringEnum(['enforce', 'shadow'], { default: 'enforce' }),
   /** With a store that does not answer: local (limit ÷ live replicas), open (admit) or closed (429). */
   onStoreFailure: StringEnum(['local', 'open', 'closed'], { default: 'local' }),
-  /** Tokens reserved for the completion when a request gives no max_tokens (plus body bytes ÷ 4 for the prompt). */
-  defaultReserveTokens: Type.Integer({ minimum: 0, maximum: 1e9, default: 1024 })
+  /**
+   * Tokens reserved for the completion when a request gives no max_tokens (plus body bytes ÷ 4
+   * for the prompt): the caller's when set, else the endpoint's, else 1024 (no schema default, so
+   * an endpoint's value is not hidden by a caller's default).
+   */
+  defaultReserveTokens: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e9 }))
 }
 
 export const CallerLimitsSchema = Type.Object({

@@ -62,8 +62,11 @@ export function bucketsFor (scope: Scope, name: string, limits: ScopeLimits | un
   }
   if (limits.requestsPerMinute !== undefined) add('minute', limits.requestsPerMinute, MINUTE, 1)
   if (tokens !== undefined) {
-    if (limits.tokensPerMinute !== undefined) add('tokensMinute', limits.tokensPerMinute, MINUTE, tokens)
-    if (limits.tokensPerDay !== undefined) add('tokensDay', limits.tokensPerDay, DAY, tokens)
+    // A reservation is at most the bucket's capacity: one request's estimate (a huge max_tokens)
+    // can then empty a budget but never drive it below zero and lock every caller out for hours;
+    // the answer's usage settles what was really spent.
+    if (limits.tokensPerMinute !== undefined) add('tokensMinute', limits.tokensPerMinute, MINUTE, Math.min(tokens, limits.tokensPerMinute / divide))
+    if (limits.tokensPerDay !== undefined) add('tokensDay', limits.tokensPerDay, DAY, Math.min(tokens, limits.tokensPerDay / divide))
   }
   return out
 }

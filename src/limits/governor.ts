@@ -162,9 +162,10 @@ export function createGovernor (deps: GovernorDeps): Governor {
       settle (used) {
         if (settled || used === undefined) return
         settled = true
-        const delta = used - tokens
-        if (delta === 0) return
-        const adjust = specs.map(s => ({ ...s, cost: delta }))
+        // Each bucket is trued up from what it was debited (a reservation is capped at each
+        // bucket's capacity, so two buckets may have been debited differently).
+        const adjust = specs.map(s => ({ ...s, cost: used - s.cost })).filter(s => s.cost !== 0)
+        if (adjust.length === 0) return
         if (place === 'local') {
           deps.local.decide(adjust, true)
           return

@@ -2,6 +2,8 @@
 // it may ask for (max_completion_tokens or max_tokens, else a default) plus its prompt, estimated
 // as the body's bytes ÷ 4. The answer's `usage` replaces it later (docs/governance.md).
 
+import { hasEscape } from '../server/json-scan.js'
+
 /** Reads the requested completion size off a raw JSON body; swappable for the routing scanner's own. */
 export type MaxTokensReader = (raw: Buffer) => number | undefined
 
@@ -12,9 +14,10 @@ const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const COMMA = 0x2c
 const COLON = 0x3a
-const OPEN = new Set([0x7b, 0x5b])
-const CLOSE = new Set([0x7d, 0x5d])
-const WS = new Set([0x20, 0x09, 0x0a, 0x0d])
+// Byte tests as plain comparisons: a Set look-up per byte cost several times the scan itself.
+const isOpen = (c: number | undefined): boolean => c === 0x7b || c === 0x5b
+const isClose = (c: number | undefined): boolean => c === 0x7d || c === 0x5d
+const isWs = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 
 /**
  * `max_completion_tokens` (preferred, as OpenAI documents) or `max_tokens` of a JSON object's
@@ -24,24 +27,24 @@ const WS = new Set([0x20, 0x09, 0x0a, 0x0d])
  */
 export function maxTokensOf (raw: Buffer): number | undefined {
   const n = raw.length
-  const skipWs = (i: number): number => { while (i < n && WS.has(raw[i] as number)) i++; return i }
+  const skipWs = (i: number): number => { while (i < n && isWs(raw[i])) i++; return i }
   const endOfString = (i: number): number => {
     for (i++; i < n && raw[i] !== QUOTE; i++) if (raw[i] === BACKSLASH) i++
     return i + 1
   }
   const endOfValue = (i: number): number => {
     if (raw[i] === QUOTE) return endOfString(i)
-    if (OPEN.has(raw[i] as number)) {
+    if (isOpen(raw[i])) {
       let depth = 0
       for (; i < n; i++) {
         const c = raw[i] as number
         if (c === QUOTE) { i = endOfString(i) - 1; continue }
-        if (OPEN.has(c)) depth++
-        else if (CLOSE.has(c) && --depth === 0) return i + 1
+        if (isOpen(c)) depth++
+        else if (isClose(c) && --depth === 0) return i + 1
       }
       return n
     }
-    while (i < n && raw[i] !== COMMA && !CLOSE.has(raw[i] as number) && !WS.has(raw[i] as number)) i++
+    while (i < n && raw[i] !== COMMA && !isClose(raw[i]) && !isWs(raw[i])) i++
     return i
   }
   let i = skipWs(0)
@@ -55,9 +58,10 @@ export function maxTokensOf (raw: Buffer): number | undefined {
     if (raw[colon] !== COLON) return undefined
     const valueStart = skipWs(colon + 1)
     const valueEnd = endOfValue(valueStart)
-    // Only short keys can be one of the two names: no long key is ever parsed.
+    // Only short keys can be one of the two names, and a key without an escape is compared as
+    // bytes: nothing is allocated for the other keys, however many a body has.
     if (keyEnd - i <= 40) {
-      const key = parseOr(raw.toString('utf8', i, keyEnd))
+      const key = keyName(raw, i, keyEnd)
       if (key === 'max_tokens' || key === 'max_completion_tokens') {
         const value = valueEnd - valueStart <= 24 ? parseOr(raw.toString('utf8', valueStart, valueEnd)) : undefined
         const count = typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? Math.min(value, MAX_READ) : undefined
@@ -70,6 +74,18 @@ export function maxTokensOf (raw: Buffer): number | undefined {
     i = skipWs(i + 1)
   }
   return maxCompletion ?? maxTokens
+}
+
+const NAMES = ['max_tokens', 'max_completion_tokens'].map(name => ({ name, quoted: Buffer.from(`"${name}"`) }))
+
+/** The key `raw[start, end)` (quotes included) when it is one of NAMES, else undefined. */
+function keyName (raw: Buffer, start: number, end: number): string | undefined {
+  for (const { name, quoted } of NAMES) {
+    if (end - start === quoted.length && raw.compare(quoted, 0, quoted.length, start, end) === 0) return name
+  }
+  if (!hasEscape(raw, start, end)) return undefined
+  const key = parseOr(raw.toString('utf8', start, end))
+  return typeof key === 'string' && NAMES.some(n => n.name === key) ? key : undefined
 }
 
 function parseOr (text: string): unknown {

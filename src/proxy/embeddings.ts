@@ -4,6 +4,7 @@
 // for base64, the gateway encodes such an answer as OpenAI does
 // (docs/http.md "OpenAI-compatible routes"). Pure helpers: whether a request asks for base64, and
 // the answer re-encoded.
+import { hasEscape } from '../server/json-scan.js'
 
 /** Answers above this are not re-encoded: the caller gets a 502 saying so (ask for floats). */
 export const EMBEDDINGS_ANSWER_LIMIT_BYTES = 16 * 1024 * 1024
@@ -93,8 +94,9 @@ function valueStart (raw: Buffer, from: number): number {
 /** Whether the JSON string `raw[start, end)` (quotes included) is `text`. */
 function sameString (raw: Buffer, start: number, end: number, quoted: Buffer, text: string): boolean {
   if (end - start === quoted.length && raw.compare(quoted, 0, quoted.length, start, end) === 0) return true
-  const escape = raw.indexOf(BACKSLASH, start)
-  if (end - start > SHORT || escape === -1 || escape >= end) return false
+  // Long strings are never the name; the escape is looked for within this string alone, so the
+  // scan stays linear in the body whatever follows.
+  if (end - start > SHORT || !hasEscape(raw, start, end)) return false
   try {
     return JSON.parse(raw.toString('utf8', start, end)) === text
   } catch {

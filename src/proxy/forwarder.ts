@@ -169,7 +169,12 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
       const hedge = inv.hedge !== undefined && plan.replayable && Buffer.isBuffer(plan.body) && !asksForStream(plan.body) ? inv.hedge : undefined
       const race = hedge === undefined ? undefined : new HedgeRace()
       const relay = dispatch(inv, route, token, plan, replayOn401, link, race, 'relay')
-      if (n === 1) inv.sent?.(plan.replayable && Buffer.isBuffer(plan.body) ? plan.body : undefined)
+      if (inv.sent !== undefined) {
+        // Once per request: not again for a 401 replay or a fallback.
+        const sent = inv.sent
+        inv.sent = undefined
+        sent(plan.replayable && Buffer.isBuffer(plan.body) ? plan.body : undefined)
+      }
       try {
         const outcome = hedge === undefined || race === undefined
           ? await relay.head

@@ -89,11 +89,13 @@ export async function checkLimits (governor: Governor, request: LimitRequest): P
 
 /**
  * What a finished request used of its reservation: the answer's usage; nothing (a refund) when
- * the upstream failed before any byte reached the caller; undefined (keep it) otherwise.
+ * the upstream failed before any byte reached the caller or answered an error status (`status`,
+ * what the caller got); undefined (keep it) otherwise.
  */
-export function usedTokens (f: Pick<ForwardState, 'usage' | 'headersAt' | 'bytesOut' | 'failure'>): number | undefined {
+export function usedTokens (f: Pick<ForwardState, 'usage' | 'headersAt' | 'bytesOut' | 'failure'>, status: number): number | undefined {
   if (f.usage !== undefined) return f.usage.promptTokens + f.usage.completionTokens
-  if (f.headersAt === 0 || (f.failure !== undefined && f.bytesOut === 0)) return 0
+  // An error answer (the endpoint's 400 for a bad max_tokens, its 429 or 503) generated nothing.
+  if (f.headersAt === 0 || (f.failure !== undefined && f.bytesOut === 0) || status >= 400) return 0
   return undefined
 }
 

@@ -91,6 +91,14 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     return auth.caller
   }
 
+  /**
+   * After an await (the store's decision, a body read): a caller that went away meanwhile takes
+   * nothing more (its 'close' has fired, so a slot or gauge taken now would never be given back).
+   */
+  function stillThere (ex: Exchange): void {
+    if (ex.res.destroyed) throw new CallerGone('the caller went away during admission')
+  }
+
   /** Holds a concurrency slot until the response finishes or the caller goes away. */
   function holdSlot (ex: Exchange, caller: Caller): void {
     const release = takeSlot(deps.concurrency, caller)
@@ -109,6 +117,7 @@ export function createHandlers (deps: HandlerDeps): Handlers {
       rewritten = await readBounded(req, endpoint.bodyLimitBytes, scanner === undefined ? undefined : (chunk) => { scanner.write(chunk) })
       attribution = scanner?.end()
     }
+    stillThere(ex)
     // The exchange keeps the series it counted in, so the decrement hits the same one even if
     // a reload removes the endpoint meanwhile.
     ex.series = deps.metrics.endpointSeries(endpoint.name)
@@ -246,7 +255,10 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const endpoint = routeTo(deps.endpoint(name), name)
     checkAllowed(caller, endpoint)
     // Without limits the fast path takes no extra promise turn.
-    if (caller.limits !== undefined || endpoint.limits !== undefined) ex.limit = (await checkLimits(deps.governor, { caller, endpoint })).as
+    if (caller.limits !== undefined || endpoint.limits !== undefined) {
+      ex.limit = (await checkLimits(deps.governor, { caller, endpoint })).as
+      stillThere(ex)
+    }
     holdSlot(ex, caller)
     checkDeclaredLength(ex.req, endpoint.bodyLimitBytes)
     await forward(ex, endpoint, caller)
@@ -274,8 +286,13 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const tokens = budgeted ? reserveTokens(raw, route, caller.limits?.defaultReserveTokens ?? endpoint.limits?.defaultReserveTokens ?? DEFAULT_RESERVE) : undefined
     const { as, reservation } = await checkLimits(deps.governor, { caller, endpoint, tokens })
     if (caller.limits !== undefined || endpoint.limits !== undefined) ex.limit = as
+    if (ex.res.destroyed) {
+      // Gone while the store decided: nothing was sent, so nothing was spent.
+      reservation?.settle(0)
+      stillThere(ex)
+    }
     // Settled when the answer ends: its usage, a refund, or the reservation kept.
-    if (reservation !== undefined) ex.res.once('close', () => { reservation.settle(usedTokens(ex.forward)) })
+    if (reservation !== undefined) ex.res.once('close', () => { reservation.settle(usedTokens(ex.forward, ex.res.statusCode)) })
     // The caller's SDK decodes base64: an answer of numbers is re-encoded on its way back.
     await forward(ex, endpoint, caller, body, route === 'embeddings' && asksBase64Embeddings(raw))
   }
@@ -283,7 +300,10 @@ export function createHandlers (deps: HandlerDeps): Handlers {
   async function models (ex: Exchange): Promise<void> {
     ex.route = 'models'
     const caller = await admitCaller(ex)
-    if (caller.limits !== undefined) ex.limit = (await checkLimits(deps.governor, { caller })).as
+    if (caller.limits !== undefined) {
+      ex.limit = (await checkLimits(deps.governor, { caller })).as
+      stillThere(ex)
+    }
     const names = deps.names().filter(name => {
       const e = deps.endpoint(name)
       return e !== undefined && authorize(caller, name, e.action).ok

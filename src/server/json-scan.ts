@@ -480,3 +480,12 @@ export function assemble (body: Buffer, scan: ScanResult): Buffer {
   body.copy(out, o, suffixStart)
   return out
 }
+
+/**
+ * Whether `raw[start, end)` holds a backslash (a JSON string with an escape). For the short
+ * ranges of member names: no Buffer view is made, and nothing outside the range is looked at.
+ */
+export function hasEscape (raw: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (raw[i] === 0x5c) return true
+  return false
+}

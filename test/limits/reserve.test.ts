@@ -34,3 +34,11 @@ t.test('reserveTokens: completion (or the default) plus bytes ÷ 4; embeddings r
   t.equal(reserveTokens(plain, 'embeddings', 1024), Math.ceil(plain.length / 4))
   t.equal(reserveTokens(plain, 'completions', 1024, () => 3), 3 + Math.ceil(plain.length / 4), 'the reader can be swapped')
 })
+
+t.test('maxTokensOf: many short keys, and the names spelled with escapes at the end', async t => {
+  const keys = '"a":1,'.repeat(50_000)
+  t.equal(maxTokensOf(Buffer.from(`{${keys}"max_tokens":7}`)), 7)
+  t.equal(maxTokensOf(Buffer.from(`{${keys}"max\\u005ftokens":9}`)), 9, 'an escaped name is decoded')
+  t.equal(maxTokensOf(Buffer.from(`{${keys}"max\\u005ftoken":9}`)), undefined, 'a near name is not it')
+  t.equal(maxTokensOf(Buffer.from(`{"a\\n":1,${keys}"max_completion_tokens":3,"max_tokens":7}`)), 3)
+})

@@ -47,3 +47,10 @@ t.test('an answer of numbers is re-encoded; strings are kept; odd answers are le
   t.equal(base64Embeddings(Buffer.from('{"data":[null]}')), undefined)
   t.equal(base64Embeddings(Buffer.from('{"data":[]}')), undefined)
 })
+
+t.test('asksBase64Embeddings: many short keys before an escaped name', async t => {
+  const keys = '"a":1,'.repeat(50_000)
+  t.equal(asksBase64Embeddings(Buffer.from(`{${keys}"\\u0065ncoding_format":"base64"}`)), true)
+  t.equal(asksBase64Embeddings(Buffer.from(`{${keys}"\\u0065ncoding_forma":"base64"}`)), false)
+  t.equal(asksBase64Embeddings(Buffer.from(`{"x\\"":1,${keys}"encoding_format":"float"}`)), false)
+})

@@ -73,17 +73,19 @@ t.test('limits: unlimited callers pass; a bucket refuses with Retry-After in who
   await t.resolves(checkLimits(governor, { caller: limited }), 'refilled')
 })
 
-t.test('used tokens: the usage when reported, a refund when nothing reached the caller, else kept', async t => {
+t.test('used tokens: the usage when reported, a refund when nothing (or an error) reached the caller, else kept', async t => {
   const f = createForwardState()
-  t.equal(usedTokens(f), 0, 'no upstream answer: refunded')
+  t.equal(usedTokens(f, 502), 0, 'no upstream answer: refunded')
   f.headersAt = 5
-  t.equal(usedTokens(f), undefined, 'an answer without usage keeps the reservation')
+  t.equal(usedTokens(f, 200), undefined, 'an answer without usage keeps the reservation')
+  t.equal(usedTokens(f, 400), 0, 'an error answer generated nothing: refunded')
+  t.equal(usedTokens(f, 503), 0)
   f.failure = new Error('x') as never
-  t.equal(usedTokens(f), 0, 'failed before a byte reached the caller: refunded')
+  t.equal(usedTokens(f, 200), 0, 'failed before a byte reached the caller: refunded')
   f.bytesOut = 10
-  t.equal(usedTokens(f), undefined, 'failed after bytes reached the caller: kept')
+  t.equal(usedTokens(f, 200), undefined, 'failed after bytes reached the caller: kept')
   f.usage = { promptTokens: 7, completionTokens: 5 }
-  t.equal(usedTokens(f), 12)
+  t.equal(usedTokens(f, 200), 12)
 })
 
 t.test('route: the configured endpoint, or 404 that echoes only plain names', async t => {
