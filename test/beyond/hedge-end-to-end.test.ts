@@ -71,13 +71,17 @@ t.test('against an endpoint slow for every request, the budget stops hedging (co
   t.equal(calls(s, 'fraud-model'), 60 + counter(metrics, 'sent'))
 })
 
-t.test('a streamed request is never hedged', async t => {
-  const s = await startStack(t, { config: (doc: any) => { doc.endpoints[0].hedge = { afterMs: 1, maxPercent: 50 } } })
-  // Enough requests in the window for the budget to allow hedges at all.
+t.test('a streamed request is never hedged (a slow plain one is, as a control)', async t => {
+  const s = await startStack(t, { config: (doc: any) => { doc.endpoints[0].hedge = { afterMs: 150, maxPercent: 50 } } })
+  // Fast requests in the window: the budget allows hedges, and most requests do not want one.
   await run(s, 20)
-  s.emu.faults.dataPlane({ endpoint: 'fraud-model', latencyMs: 100, times: 1 })
-  const before = calls(s, 'fraud-model')
+  const sent = async (): Promise<number> => counter(await (await request(`${s.adminUrl}/metrics`)).body.text(), 'sent')
+  const before = await sent()
+  s.emu.faults.dataPlane({ endpoint: 'fraud-model', latencyMs: 600, times: 1 })
+  t.equal((await s.invoke('fraud-model', { inputs: [[1]] })).status, 200)
+  t.equal(await sent(), before + 1, 'the control: a slow plain request is hedged')
+  s.emu.faults.dataPlane({ endpoint: 'fraud-model', latencyMs: 600, times: 1 })
   const r = await s.invoke('fraud-model', { messages: [{ role: 'user', content: 'hi' }], stream: true, max_tokens: 2 })
   t.equal(r.status, 200)
-  t.equal(calls(s, 'fraud-model'), before + 1)
+  t.equal(await sent(), before + 1, 'the slow stream is not')
 })

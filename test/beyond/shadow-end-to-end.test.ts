@@ -78,8 +78,14 @@ t.test('percent: 10 sends 8-12 % of 1,000 requests; a body over maxBodyBytes is 
   const metrics = await (await request(`${s.adminUrl}/metrics`)).body.text()
   const sent = Number(/routegate_shadow_requests_total\{endpoint="fraud-model",result="sent"\} (\d+)/.exec(metrics)?.[1])
   t.ok(sent >= 80 && sent <= 120, `${sent} sent`)
-  await s.invoke('fraud-model', { inputs: [Array(100).fill(1)] })
+})
+
+t.test('a body over maxBodyBytes is skipped and counted, never sent', async t => {
+  const s = await startStack(t, shadowing({ percent: 100, maxBodyBytes: 64 }))
+  t.equal((await s.invoke('fraud-model', { inputs: [Array(100).fill(1)] })).status, 200)
   const after = await (await request(`${s.adminUrl}/metrics`)).body.text()
-  const skipped = Number(/routegate_shadow_requests_total\{endpoint="fraud-model",result="skipped_size"\} (\d+)/.exec(after)?.[1])
-  t.ok(skipped <= 1, 'at most the one large body, when sampled')
+  const count = (result: string): number => Number(new RegExp(`routegate_shadow_requests_total\\{endpoint="fraud-model",result="${result}"\\} (\\d+)`).exec(after)?.[1])
+  t.equal(count('skipped_size'), 1)
+  t.equal(count('sent'), 0)
+  t.equal(calls(s, 'feed-ads'), 0, 'the shadow endpoint got nothing')
 })
