@@ -178,7 +178,8 @@ async function bench ({ dir, info, startedAt, t0 }) {
   })
   const upstreamOrigin = `http://127.0.0.1:${up.port}`
   const upstreamTlsOrigin = `https://127.0.0.1:${up.tlsPort}`
-  const emu = await startTokenEndpoint({ endpoints: opts.scale !== null && hasRoutegate ? opts.scale.endpoints : 1 })
+  // The shadow row needs a second endpoint of its own (its own id and token).
+  const emu = await startTokenEndpoint({ endpoints: opts.scale !== null && hasRoutegate ? opts.scale.endpoints : opts.features ? 2 : 1 })
 
   // ---- The proxies under test. ---------------------------------------------------------------
   const targets = [{ name: 'direct', url: `${upstreamOrigin}${INVOKE_PATH}`, pids: null }]
@@ -335,7 +336,8 @@ async function bench ({ dir, info, startedAt, t0 }) {
     target(`RSS after ${opts.rss?.[1]} ÷ after ${opts.rss?.[0]} requests`, rss?.ratio, '<=', 1.1),
     target('store: routegate with a Redis store and a caller limit, CPU per request ÷ without, at 32 connections', features?.storeCpuRatio, '<=', 1.15),
     target('store: added p50 over routegate without a store, at 1 connection', features?.storeP50DeltaUs, '<=', 100, ' µs'),
-    target('cache: routegate answering hits ÷ bare, per-core req/s at 32 connections', features?.cacheOverBare, '>=', 1)
+    target('cache: routegate answering hits ÷ bare, per-core req/s at 32 connections', features?.cacheOverBare, '>=', 1),
+    target('shadow: p50 with every request shadowed over routegate without, at 1 connection', features?.shadowP50DeltaUs, '<=', 1000, ' µs')
   ]
   const flagged = runs.filter(r => r.errors.total > 0 || r.requests === 0).map(r => ({ section: r.section, target: r.target, connections: r.connections, pass: r.pass, requests: r.requests, errors: r.errors }))
   if (rss !== null && (rss.errors > 0 || rss.points.length === 0)) flagged.push({ section: 'rss', target: 'routegate-rss', errors: rss.errors })
@@ -379,6 +381,7 @@ async function bench ({ dir, info, startedAt, t0 }) {
   if (scale !== null) say(`Scale: ${scale.endpoints} endpoints ÷ 1 = ${fmtRatio(scale.endpointsRpsRatio)} req/s (${fmtRatio(scale.endpointsPerCoreRatio)} per-core); ${scale.callers} callers ÷ 1 = ${fmtRatio(scale.callersRpsRatio)} req/s (${fmtRatio(scale.callersPerCoreRatio)} per-core)`)
   if (features !== null) {
     say(`Store: CPU per request ÷ without = ${fmtRatio(features.storeCpuRatio)}; at 1 connection p50 ${Math.round(features.storeP50DeltaUs ?? NaN)} µs, p99 ${Math.round(features.storeP99DeltaUs ?? NaN)} µs over routegate without a store`)
+    say(`Shadow (every request copied): at 1 connection p50 ${Math.round(features.shadowP50DeltaUs ?? NaN)} µs over routegate without`)
     say(`Cache hits: per-core req/s ÷ bare = ${fmtRatio(features.cacheOverBare)}, ÷ routegate without cache = ${fmtRatio(features.cacheOverRoutegate)}`)
   }
   if (rss !== null) say(`RSS: ${rss.points.map(p => `${Math.round(p.rssKb / 1024)} MiB after ${p.requests.toLocaleString('en-US')} requests`).join(', ')} → ratio ${fmtRatio(rss.ratio)}`)
@@ -409,12 +412,13 @@ async function startBaseline (name, upstreamOrigin, token, ca) {
 
 /**
  * routegate with a shared store (a redis-server of the bench's own, no persistence) and one caller
- * limit that never refuses, so every request makes its store decision; and routegate with the
- * endpoint's cache on, so every request after the first is a hit (wrk sends one body). Both are
- * measured beside the plain routegate (and bare, for the cache) at 1 and 32 connections.
+ * limit that never refuses, so every request makes its store decision; routegate with the
+ * endpoint's cache on, so every request after the first is a hit (wrk sends one body); and
+ * routegate copying every request to a second endpoint (shadow traffic). All are measured beside
+ * the plain routegate (and bare, for the cache) at 1 and 32 connections.
  */
 async function featuresCheck ({ dir, emu, upstreamOrigin, gateways, base, bare, warm, passes, runs }) {
-  say('\n== features: a Redis store with one caller limit, and cache hits, 1 and 32 connections')
+  say('\n== features: a Redis store with one caller limit, cache hits, every request shadowed; 1 and 32 connections')
   const redisPort = await freePort()
   startChild('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'])
   await waitForPort(redisPort)
@@ -422,11 +426,13 @@ async function featuresCheck ({ dir, emu, upstreamOrigin, gateways, base, bare, 
   const callerLimits = { requestsPerSecond: 1_000_000, burst: 1_000_000 }
   const withStore = await startRoutegate({ nodeArgs: NODE_ARGS, name: 'routegate-store', dir, config: { emu, upstreamOrigin, store, callerLimits } })
   const withCache = await startRoutegate({ nodeArgs: NODE_ARGS, name: 'routegate-cache', dir, config: { emu, upstreamOrigin, extraEndpoint: { cache: { ttlMs: 600_000 } } } })
-  gateways.push(withStore, withCache)
+  const withShadow = await startRoutegate({ nodeArgs: NODE_ARGS, name: 'routegate-shadow', dir, config: { emu, upstreamOrigin, endpoints: 2, shadow: true } })
+  gateways.push(withStore, withCache, withShadow)
   const ts = [
     base,
     { name: 'routegate-store', url: `${withStore.url}${INVOKE_PATH}`, pids: withStore.pids, gateway: withStore },
     { name: 'routegate-cache', url: `${withCache.url}${INVOKE_PATH}`, pids: withCache.pids, gateway: withCache },
+    { name: 'routegate-shadow', url: `${withShadow.url}${INVOKE_PATH}`, pids: withShadow.pids, gateway: withShadow },
     ...(bare === undefined ? [] : [bare])
   ]
   for (const t of ts) await preflight(t)
@@ -442,6 +448,7 @@ async function featuresCheck ({ dir, emu, upstreamOrigin, gateways, base, bare, 
     storeCpuRatio: ratio(s32?.cpuUsPerRequest, b32?.cpuUsPerRequest),
     storeP50DeltaUs: s1 === undefined || b1 === undefined ? undefined : s1.p50Us - b1.p50Us,
     storeP99DeltaUs: s1 === undefined || b1 === undefined ? undefined : s1.p99Us - b1.p99Us,
+    shadowP50DeltaUs: row(rows, 'routegate-shadow', 1) === undefined || b1 === undefined ? undefined : row(rows, 'routegate-shadow', 1).p50Us - b1.p50Us,
     cacheOverBare: ratio(row(rows, 'routegate-cache', 32)?.perCoreRps, row(rows, 'bare', 32)?.perCoreRps),
     cacheOverRoutegate: ratio(row(rows, 'routegate-cache', 32)?.perCoreRps, b32?.perCoreRps)
   }

@@ -23,9 +23,10 @@ export const CALLER_KEY = 'rgk_bench_' + randomBytes(16).toString('hex')
  * gateway holds one token per endpoint as it would in production; otherwise they share the
  * first id. `callers` (≥ 1) callers; the bench caller comes last, behind the random keys of the
  * others. `extraEndpoint` adds fields to every endpoint (e.g. caFile, cache); `callerLimits` are
- * the bench caller's limits; `store` is the config's store section.
+ * the bench caller's limits; `store` is the config's store section; `shadow` copies every request
+ * of the measured endpoint to a second one (`endpoints` ≥ 2).
  */
-export function gatewayConfig ({ port, adminPort, emu, upstreamOrigin, endpoints = 1, callers = 1, extraEndpoint = {}, callerLimits, store, logLevel = process.env.BENCH_LOG_LEVEL ?? 'info' }) {
+export function gatewayConfig ({ port, adminPort, emu, upstreamOrigin, endpoints = 1, callers = 1, extraEndpoint = {}, callerLimits, store, shadow = false, logLevel = process.env.BENCH_LOG_LEVEL ?? 'info' }) {
   const ids = emu.endpoints
   const eps = [{ name: ENDPOINT_NAME, path: INVOKE_PATH, id: ids[0].id }]
   for (let i = 1; i < endpoints; i++) {
@@ -42,7 +43,15 @@ export function gatewayConfig ({ port, adminPort, emu, upstreamOrigin, endpoints
     admin: { host: '127.0.0.1', port: adminPort },
     log: { level: logLevel },
     workspaces: [{ name: 'bench', host: emu.url, clientId: emu.clientId, clientSecret: emu.clientSecret }],
-    endpoints: eps.map(e => ({ name: e.name, workspace: 'bench', url: `${upstreamOrigin}${e.path}`, endpointId: e.id, ...extraEndpoint })),
+    endpoints: eps.map((e, i) => ({
+      name: e.name,
+      workspace: 'bench',
+      url: `${upstreamOrigin}${e.path}`,
+      endpointId: e.id,
+      ...extraEndpoint,
+      // `shadow`: every request to the measured endpoint is also sent to the second one.
+      ...(shadow && i === 0 && eps.length > 1 ? { shadow: { endpoint: eps[1].name, percent: 100 } } : {})
+    })),
     callers: [...others, { name: 'bench', keySha256: sha256Hex(CALLER_KEY), endpoints: ['*'], ...(callerLimits === undefined ? {} : { limits: callerLimits }) }],
     ...(store === undefined ? {} : { store })
   }
