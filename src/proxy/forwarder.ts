@@ -315,8 +315,10 @@ export function createForwarder (deps: ForwarderDeps): Forwarder {
         state.fallback = name
         state.replayed = false
         inv.onFallback?.(name)
-        // A fallback is its own endpoint: no hedging there, and its answer is what the caller gets.
+        // A fallback is its own endpoint: no hedging there, and its answer is what the caller gets,
+        // never stored under the primary's cache key.
         inv.hedge = undefined
+        inv.tap = undefined
       }
     }
   }
