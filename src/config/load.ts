@@ -231,6 +231,11 @@ function normaliseStore (store: RawConfig['store']): StoreConfig | undefined {
     throw new ConfigError('store.redis.url: not a valid redis:// or rediss:// URL')
   }
   if (u.hostname === '') throw new ConfigError('store.redis.url: needs a host')
+  // A path may only name a database number (redis://host:6379/2), as the client reads it.
+  if (u.pathname !== '' && u.pathname !== '/' && !/^\/\d{1,5}$/.test(u.pathname)) {
+    throw new ConfigError('store.redis.url: the path may only be a database number (redis://host:6379/0)')
+  }
+  if (u.search !== '' || u.hash !== '') throw new ConfigError('store.redis.url: no query or fragment (redis://host:6379/0)')
   return { redis: { ...store.redis, url: new Secret(store.redis.url) } }
 }
 

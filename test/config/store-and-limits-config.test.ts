@@ -22,13 +22,21 @@ t.test('store.redis: defaults, and its URL (which may hold a password) never pri
 })
 
 t.test('store.redis: a bad URL or field is a start-up error that does not echo the URL', async t => {
-  for (const [url, msg] of [['http://x:pw-secret@h', /store\.redis\.url: must match/], ['redis://', /store\.redis\.url: (needs a host|not a valid)/]] as const) {
+  for (const [url, msg] of [
+    ['http://x:pw-secret@h', /store\.redis\.url: must match/],
+    ['redis://', /store\.redis\.url: (needs a host|not a valid)/],
+    ['redis://x:pw-secret@h/abc', /store\.redis\.url: the path may only be a database number/],
+    ['redis://x:pw-secret@h:6379/0?db=1', /store\.redis\.url: no query or fragment/]
+  ] as const) {
     const doc = base()
     doc.store = { redis: { url } }
     const err = t.throws(() => parseConfig(doc, { env: {} })) as Error
     t.match(err.message, msg)
     t.notMatch(err.message, /pw-secret/)
   }
+  const db = base()
+  db.store = { redis: { url: 'redis://h:6379/2' } }
+  t.ok(parseConfig(db, { env: {} }).store, 'a database number is a path it takes')
   const doc = base()
   doc.store = { redis: { url: 'redis://h', timeoutMs: 0 } }
   t.throws(() => parseConfig(doc, { env: {} }), /store\.redis\.timeoutMs/)
