@@ -47,7 +47,8 @@ t.test('limits: the new fields with their defaults, on callers and endpoints', a
   doc.callers[0].limits = { requestsPerMinute: 100, tokensPerMinute: 1000, tokensPerDay: 10000 }
   doc.endpoints[0].limits = { requestsPerSecond: 5, mode: 'shadow', onStoreFailure: 'closed' }
   const c = parseConfig(doc, { env: {} })
-  t.match(c.callers[0]?.limits, { requestsPerMinute: 100, tokensPerMinute: 1000, mode: 'enforce', onStoreFailure: 'local', defaultReserveTokens: 1024 })
+  t.match(c.callers[0]?.limits, { requestsPerMinute: 100, tokensPerMinute: 1000, mode: 'enforce', onStoreFailure: 'local' })
+  t.equal(c.callers[0]?.limits?.defaultReserveTokens, undefined, 'no schema default: an endpoint\'s value is not hidden by a caller\'s default')
   t.match(c.endpoints[0]?.limits, { requestsPerSecond: 5, mode: 'shadow', onStoreFailure: 'closed' })
   doc.endpoints[0].limits = { maxConcurrent: 3 }
   t.throws(() => parseConfig(doc, { env: {} }), /endpoints\[0\]\.limits: unknown field 'maxConcurrent'/, 'concurrency is per caller')
