@@ -123,8 +123,11 @@ t.test('SIGHUP sent right after spawn is held and applied after start-up, not fa
   t.ok(ready, 'the gateway started')
   // The log lines travel through a pipe, apart from the HTTP answer: wait for them (bounded).
   for (let i = 0; i < 200 && !/config reloaded/.test(logs); i++) await sleep(25)
-  t.match(logs, /applying a SIGHUP received during start-up/)
+  // Held by the early handler, or (on a start fast enough that the gateway's own handler was in
+  // place before the signal landed, as seen on Node 24) taken by it: either way applied once.
   t.match(logs, /config reloaded/)
+  t.equal(logs.match(/config reloaded/g)?.length, 1, 'the reload is applied once')
+  if (!/applying a SIGHUP received during start-up/.test(logs)) t.comment('the gateway\'s own handler took the signal')
   if (child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM')
     const [code] = await once(child, 'exit')
