@@ -14,7 +14,7 @@ export interface ShadowSenderDeps {
   now?: () => number
 }
 
-/** How a shadow ended: its status (0 when it got none) and ms from dispatch to its answer's end. */
+/** How a shadow ended: its status, and ms from dispatch to its answer's headers (to the failure when it got none). */
 export type ShadowOutcome = { ok: true, status: number, ms: number } | { ok: false, ms: number }
 
 export interface ShadowSender {
@@ -28,11 +28,12 @@ export interface ShadowSender {
 export function createShadowSender (deps: ShadowSenderDeps): ShadowSender {
   const now = deps.now ?? (() => performance.now())
   async function go (to: string, headers: readonly string[], body: Buffer, done: (o: ShadowOutcome) => void): Promise<void> {
-    const started = now()
     const route = deps.routes.peek(to) ?? await deps.routes.resolve(to)
     const token = deps.tokens.fresh(route.token) ?? await deps.tokens.get(route.token)
     const own = [...headers]
     own[AUTHORIZATION_SLOT] = `Bearer ${token}`
+    // Timed from dispatch, as the primary's upstream time is: the token look-up is not the endpoint's.
+    const started = now()
     deps.pools.get(route.poolKey, route.origin, route).dispatch({
       method: 'POST',
       path: route.path,
@@ -59,12 +60,14 @@ export function createShadowSender (deps: ShadowSenderDeps): ShadowSender {
 /** A dispatch handler that reads the answer and keeps nothing of it. */
 function drain (started: number, now: () => number, done: (o: ShadowOutcome) => void): Dispatcher.DispatchHandler {
   let status = 0
+  let headersMs = 0
   return {
     // undici tells the new handler API by this method.
     onRequestStart () {},
-    onResponseStart (_c, s) { status = s },
+    // Dispatch to response headers: what routegate_upstream_duration_seconds means for every endpoint.
+    onResponseStart (_c, s) { status = s; headersMs = now() - started },
     onResponseData () {},
-    onResponseEnd () { done({ ok: true, status, ms: now() - started }) },
+    onResponseEnd () { done({ ok: true, status, ms: headersMs }) },
     onResponseError () { done({ ok: false, ms: now() - started }) }
   }
 }

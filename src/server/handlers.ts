@@ -244,9 +244,13 @@ export function createHandlers (deps: HandlerDeps): Handlers {
     const own = deps.metrics.endpointSeries(shadow.to)
     sender.send(shadow.to, headers, body as Buffer, (o) => {
       decision.release()
-      own.upstream.observe(o.ms / 1000)
-      if (o.ok) own.requests(codeLabel(o.status)).inc()
-      else counts.shadow('failed').inc()
+      if (o.ok) {
+        // Dispatch to response headers, as for the endpoint's own requests.
+        own.upstream.observe(o.ms / 1000)
+        own.requests(codeLabel(o.status)).inc()
+      } else {
+        counts.shadow('failed').inc()
+      }
     })
   }
 
