@@ -25,6 +25,14 @@ export function finalStatus (ex: Pick<Exchange, 'clientError' | 'forward' | 'res
   return ex.res.writableFinished ? ex.res.statusCode : 499
 }
 
+/**
+ * The access line's `limit`: how the limits admitted the request, `limited` when one refused it
+ * (a 429, which never reached the admitted step), or undefined when no limit applies.
+ */
+export function limitOf (admitted: Exchange['limit'], errorCode: string | undefined): string | undefined {
+  return admitted ?? (errorCode === 'REQUEST_LIMIT_EXCEEDED' ? 'limited' : undefined)
+}
+
 /** Why a response that had started did not finish, or undefined when it finished (or never started). */
 export function abortCause (ex: Pick<Exchange, 'forward' | 'res' | 'cut'>): AbortCause | undefined {
   if (ex.forward.abort !== undefined) return ex.forward.abort
@@ -87,7 +95,7 @@ export function createRecorder (deps: RecorderDeps): (ex: Exchange) => void {
       promptTokens: usage?.promptTokens,
       completionTokens: usage?.completionTokens,
       replayed: f.replayed || undefined,
-      limit: ex.limit ?? (errorCode === 'REQUEST_LIMIT_EXCEEDED' ? 'limited' : undefined),
+      limit: limitOf(ex.limit, errorCode),
       cache: f.cache,
       fallback: f.fallback,
       hedge: f.hedge,

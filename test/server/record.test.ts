@@ -3,7 +3,7 @@ import t from 'tap'
 import { UpstreamUnavailable } from '../../src/errors.js'
 import { codeLabel } from '../../src/metrics/index.js'
 import { createForwardState } from '../../src/proxy/forwarder.js'
-import { finalStatus } from '../../src/server/record.js'
+import { finalStatus, limitOf } from '../../src/server/record.js'
 
 const res = (statusCode: number, writableFinished: boolean): ServerResponse => ({ statusCode, writableFinished } as ServerResponse)
 
@@ -24,4 +24,13 @@ t.test('the code label takes real statuses only', async t => {
   t.equal(codeLabel(99), 'other')
   t.equal(codeLabel(NaN), 'other')
   t.equal(codeLabel(200.5), 'other')
+})
+
+t.test('the access line\'s limit: how the request was admitted, limited on a 429, absent without limits', async t => {
+  t.equal(limitOf(undefined, undefined), undefined)
+  t.equal(limitOf(undefined, 'ENDPOINT_NOT_FOUND'), undefined)
+  t.equal(limitOf(undefined, 'REQUEST_LIMIT_EXCEEDED'), 'limited')
+  t.equal(limitOf('allowed', undefined), 'allowed')
+  t.equal(limitOf('shadow_limited', 'UPSTREAM_UNAVAILABLE'), 'shadow_limited', 'admitted under a shadow limit, then failed upstream')
+  t.equal(limitOf('store_fallback', undefined), 'store_fallback')
 })
